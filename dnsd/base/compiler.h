@@ -1,0 +1,18 @@
+/* compiler.h -- attributes and branch hints shared by every module. */
+#ifndef POOLDNS_COMPILER_H
+#define POOLDNS_COMPILER_H
+
+#define F_NONNULL       __attribute__((nonnull))
+#define F_WUNUSED       __attribute__((warn_unused_result))
+#define F_PRINTF(f, a)  __attribute__((format(printf, f, a)))
+#define F_HOT           __attribute__((hot))
+#define F_COLD          __attribute__((cold))
+#define F_NORETURN      __attribute__((noreturn))
+#define F_UNUSED        __attribute__((unused))
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif
