@@ -1,0 +1,47 @@
+/* geo.h -- client address (or EDNS Client Subnet) -> country and continent.
+ *
+ * A geo_db_t is built once from a MaxMind DB file (GeoIP2/GeoLite2 layout with
+ * country.iso_code and continent.code, or the flat "country_code" layout) and
+ * is immutable afterwards, so any number of threads may call geo_lookup() on
+ * it at once.  The lookup allocates nothing and makes no system call.
+ *
+ * Private, loopback, reserved and unknown addresses give AREA_WORLD for both
+ * country and continent. */
+#ifndef POOLDNS_GEO_H
+#define POOLDNS_GEO_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "dnsd/base/errs.h"
+#include "geo/codes.h"
+
+typedef struct geo_db geo_db_t;
+
+typedef struct {
+    area_t country;     /* a country area, or AREA_WORLD when unknown */
+    area_t continent;   /* a continent area, or AREA_WORLD when unknown */
+    uint8_t scope;      /* prefix length (in the address family's own bits:
+                         * 0..32 for IPv4, 0..128 for IPv6) of the database
+                         * network that decided this answer; never more than
+                         * the prefix given to geo_lookup() */
+} geo_answer_t;
+
+/* Load and check the database at path.  On failure adds "path: reason" to
+ * errs and returns NULL. */
+geo_db_t *geo_db_load(const char *path, errs_t *errs);
+
+void geo_db_free(geo_db_t *db);
+
+/* One line for the log: networks, nodes, memory, load time. */
+void geo_db_describe(const geo_db_t *db, char *buf, size_t len);
+
+/* Look up addr (4 bytes when family is 4, 16 when 6), of which only the
+ * first prefix bits are meaningful (32 or 128 for a full address).  An IPv6
+ * address that maps IPv4 (::ffff:a.b.c.d/96+n) is looked up as a.b.c.d/n,
+ * and its scope is reported in IPv6 bits.  Bits after prefix are never
+ * read. */
+void geo_lookup(const geo_db_t *db, int family, const uint8_t *addr, unsigned prefix,
+                geo_answer_t *out);
+
+#endif
