@@ -1,0 +1,126 @@
+/* zones.h -- the zone model: each pool apex, the records of its zone file in
+ * wire form, and the classification of a query name below it.
+ *
+ * A zone's data is loaded once at start-up and never changes while the
+ * daemon runs, so readers need no synchronisation.  Records are kept as
+ * ready-to-copy wire fragments without their owner name: the query path
+ * writes the owner as a compression pointer into the question and appends
+ * the fragment with one memcpy.
+ *
+ *   zone_t
+ *     apex (wire), nodes[] (hash by lower-case wire name)
+ *       zone_node_t: name, rrsets[]
+ *         zone_rrset_t: type, count, wire = count x (TYPE CLASS TTL RDLEN RDATA)
+ *
+ * The pool's own names ("[N.][AREA|VENDOR.]apex") are not records: the
+ * classifier recognises them and the answer comes from the weights snapshot.
+ * ldns is used by zonefile.c only. */
+#ifndef POOLDNS_ZONES_H
+#define POOLDNS_ZONES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dnsd/base/errs.h"
+#include "geo/codes.h"
+
+typedef struct {
+    uint16_t type;
+    uint16_t count;         /* records in the set */
+    uint32_t len;           /* bytes in wire */
+    uint8_t *wire;          /* count x (TYPE CLASS TTL RDLEN RDATA), no owner */
+} zone_rrset_t;
+
+typedef struct {
+    uint8_t *name;          /* lower-case wire name, absolute */
+    unsigned name_len;
+    zone_rrset_t *rrsets;   /* in the order a minimal ANY answer prefers */
+    unsigned nrrsets;       /* 0: an empty non-terminal */
+} zone_node_t;
+
+typedef struct {
+    uint8_t apex[256];      /* lower-case wire name */
+    unsigned apex_len;
+    char *name;             /* presentation, for logs */
+    char *file;
+    zone_node_t *nodes;
+    unsigned nnodes;
+    uint32_t *slots;        /* open-addressing hash: node index + 1, 0 = empty */
+    uint32_t slot_mask;
+    const zone_node_t *apex_node;
+    /* SOA for negative answers (RFC 2308 3: TTL = min(SOA TTL, MINIMUM)):
+     * TYPE CLASS TTL RDLEN RDATA, owner omitted (it is the apex). */
+    uint8_t *soa_neg;
+    unsigned soa_neg_len;
+    uint32_t serial;
+} zone_t;
+
+typedef struct {
+    zone_t *v;
+    unsigned n;
+    char **vendors;         /* labels that answer like the apex */
+    unsigned nvendors;
+    unsigned subzones;      /* numbered subzones 0..subzones-1 */
+} zones_t;
+
+/* What a zone set is made of. */
+typedef struct {
+    const uint8_t *apex;    /* lower-case wire name */
+    unsigned apex_len;
+    const char *name;       /* presentation */
+    const char *file;       /* RFC 1035 zone file */
+} zones_spec_t;
+
+/* Load every zone file.  Problems go to errs as "file:line: message";
+ * returns NULL when there was any. */
+zones_t *zones_load(const zones_spec_t *specs, unsigned n, char *const *vendors, unsigned nvendors,
+                    unsigned subzones, errs_t *errs);
+void zones_free(zones_t *zs);
+
+enum qname_kind {
+    QK_OUTSIDE = 0,         /* under no configured apex: REFUSED */
+    QK_POOL,                /* a pool name: A/AAAA from the snapshot */
+    QK_DEBUG,               /* _country.<apex>: what the server saw */
+    QK_OTHER,               /* anything else under the apex: zone data or NXDOMAIN */
+};
+
+typedef struct {
+    const zone_t *zone;     /* NULL when QK_OUTSIDE */
+    const zone_node_t *node;/* zone-file data at this exact name, or NULL */
+    uint8_t kind;           /* enum qname_kind */
+    bool geo;               /* QK_POOL: choose the area by the client's location */
+    int8_t sub;             /* QK_POOL: subzone number, -1 for the unnumbered name */
+    area_t area;            /* QK_POOL and !geo: the zone the name asks for */
+    uint16_t apex_off;      /* offset of the apex inside the name */
+} qname_info_t;
+
+/* Classify a lower-case wire name of name_len bytes (already validated). */
+void zones_classify(const zones_t *zs, const uint8_t *lname, unsigned name_len,
+                    qname_info_t *out) F_HOT;
+
+/* The node for an exact lower-case wire name in z, or NULL. */
+const zone_node_t *zone_find_node(const zone_t *z, const uint8_t *lname, unsigned name_len);
+
+/* The rrset of the given type at node n, or NULL. */
+const zone_rrset_t *zone_node_rrset(const zone_node_t *n, uint16_t type);
+
+/* --- for zonefile.c ----------------------------------------------------- */
+
+/* One record read from a zone file. */
+typedef struct {
+    uint8_t owner[256];     /* lower-case wire */
+    unsigned owner_len;
+    uint16_t type, rclass;
+    uint32_t ttl;
+    uint8_t *rdata;         /* owned */
+    uint16_t rdlen;
+    unsigned line;
+    bool dup;               /* same data as an earlier record: skipped */
+} zone_rec_t;
+
+/* Read path with ldns, origin = apex; appends records to *recs (growing
+ * n and cap).  Syntax errors go to errs.  Returns false on error. */
+bool zonefile_read(const char *path, const uint8_t *apex, unsigned apex_len, zone_rec_t **recs,
+                   unsigned *n, unsigned *cap, errs_t *errs);
+
+#endif
