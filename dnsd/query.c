@@ -1,0 +1,543 @@
+/* query.c -- the hot path: parse a query in place, answer into the same
+ * buffer.  See query.h for the contract.
+ *
+ * DESIGN
+ * A query is handled in three steps, each a function below:
+ *   parse_query()   header, question (lower-cased copy of the name), OPT
+ *                   with its Client Subnet option; anything malformed ends
+ *                   here with FORMERR (or a drop when there is no header);
+ *   answer()        decides what goes in each section: pool names pick
+ *                   servers from the snapshot, other names come from the
+ *                   zone's wire fragments;
+ *   finish()        writes the OPT record and the header.
+ * Records are appended after the question with put_*() helpers that check
+ * the size limit; when an answer does not fit, everything after the question
+ * is dropped and TC is set, so a UDP client retries over TCP.  Owner names
+ * are compression pointers into the question (the query name, or its apex
+ * suffix), so nothing is ever copied name by name.  Nothing here allocates,
+ * locks or calls the kernel: the snapshot is read through an RCU pointer the
+ * caller's read-side section protects, and randomness comes from the
+ * context's own generator. */
+#include "dnsd/query.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <urcu.h>
+
+#include "dnsd/base/alloc.h"
+#include "dnsd/base/wire.h"
+#include "dnsd/dataset.h"
+
+/* Largest EDNS payload we advertise and accept for UDP responses. */
+#define EDNS_OUR_PAYLOAD DNSD_UDP_MAX
+/* RFC 7871 11.1: never use more of the client's address than this. */
+#define ECS_MAX_V4 24
+#define ECS_MAX_V6 56
+
+struct dnsd_qctx {
+    const dnsd_server_t *srv;
+    rng_t rng;
+    dnsd_qstats_t st;
+};
+
+/* Everything known about the query being answered. */
+typedef struct {
+    uint8_t *buf;
+    size_t len;             /* query length */
+    size_t limit;           /* response may not go past this (OPT excluded) */
+    size_t w;               /* write position */
+    size_t qend;            /* end of the question; 0 if not parsed */
+    uint8_t lname[256];     /* query name, lower case, wire */
+    unsigned name_len;
+    uint16_t qtype, qclass;
+    uint16_t an, ns;        /* records written */
+    unsigned rcode;         /* may be extended (BADVERS) */
+    bool aa, tc;
+    bool edns;
+    bool do_bit;
+    uint16_t udp_size;
+    bool ecs;               /* query carried a Client Subnet option */
+    uint8_t ecs_source;     /* SOURCE PREFIX-LENGTH as sent */
+    uint8_t ecs_scope;      /* SCOPE PREFIX-LENGTH we answer with */
+    uint16_t ecs_family;    /* 1 = IPv4, 2 = IPv6 */
+    uint8_t ecs_addr[16];   /* address, zero-padded */
+    uint8_t ecs_addrlen;    /* bytes of address sent */
+} txn_t;
+
+/* Where the client is, as far as the answer is concerned. */
+typedef struct {
+    int family;             /* 4 or 6 */
+    uint8_t addr[16];
+    unsigned prefix;        /* bits of addr used */
+    bool from_ecs;
+    geo_answer_t geo;
+    area_t area;            /* the most specific zone known: country, continent or @ */
+} client_loc_t;
+
+dnsd_qctx_t *dnsd_qctx_new(const dnsd_server_t *srv, uint64_t seed)
+{
+    dnsd_qctx_t *c = xcalloc(1, sizeof *c);
+    c->srv = srv;
+    if (seed)
+        rng_seed(&c->rng, seed);
+    else
+        rng_seed_random(&c->rng);
+    return c;
+}
+
+void dnsd_qctx_free(dnsd_qctx_t *c) { free(c); }
+
+const dnsd_qstats_t *dnsd_qctx_stats(const dnsd_qctx_t *c) { return &c->st; }
+
+/* ---- parsing ------------------------------------------------------------- */
+
+/* Copy the question name at off, lower-cased, into t->lname.  Returns the
+ * offset after it, or 0 if malformed (compression pointers are not allowed
+ * in a question: there is nothing before it to point at). */
+static size_t parse_qname(txn_t *t, size_t off)
+{
+    unsigned n = 0;
+    for (;;) {
+        if (off >= t->len)
+            return 0;
+        uint8_t l = t->buf[off];
+        if (l > DNS_MAX_LABEL || n + l + 1 > DNS_MAX_NAME)
+            return 0;
+        if (off + 1 + l > t->len)
+            return 0;
+        t->lname[n++] = l;
+        off++;
+        if (!l)
+            break;
+        for (unsigned i = 0; i < l; i++)
+            t->lname[n++] = wire_lower(t->buf[off + i]);
+        off += l;
+    }
+    t->name_len = n;
+    return off;
+}
+
+/* Skip a possibly compressed name in the additional section. */
+static size_t skip_name(const txn_t *t, size_t off)
+{
+    for (;;) {
+        if (off >= t->len)
+            return 0;
+        uint8_t l = t->buf[off];
+        if ((l & 0xc0) == 0xc0)
+            return off + 2 <= t->len ? off + 2 : 0;
+        if (l > DNS_MAX_LABEL)
+            return 0;
+        off += 1u + l;
+        if (!l)
+            return off <= t->len ? off : 0;
+    }
+}
+
+/* RFC 7871 6: FAMILY, SOURCE PREFIX-LENGTH, SCOPE PREFIX-LENGTH, ADDRESS
+ * truncated to the source prefix, bits beyond it zero. */
+static bool parse_ecs(txn_t *t, const uint8_t *p, uint16_t olen)
+{
+    if (t->ecs || olen < 4)
+        return false;
+    uint16_t fam = wire_get16(p);
+    uint8_t src = p[2], scope = p[3];
+    unsigned maxbits = fam == 1 ? 32 : fam == 2 ? 128 : 0;
+    if (!maxbits || src > maxbits || scope != 0)
+        return false;
+    unsigned bytes = (src + 7u) / 8u;
+    if (olen - 4u != bytes)
+        return false;
+    if (bytes && (src % 8) && (p[4 + bytes - 1] & (0xffu >> (src % 8))))
+        return false;
+    t->ecs = true;
+    t->ecs_family = fam;
+    t->ecs_source = src;
+    t->ecs_addrlen = (uint8_t)bytes;
+    memset(t->ecs_addr, 0, sizeof t->ecs_addr);
+    memcpy(t->ecs_addr, p + 4, bytes);
+    return true;
+}
+
+/* The OPT record at off (after its owner name).  Returns false on FORMERR. */
+static bool parse_opt(txn_t *t, size_t off, size_t rdlen)
+{
+    const uint8_t *p = t->buf + off;
+    t->udp_size = wire_get16(p + 2);
+    uint32_t ttl = wire_get32(p + 4);
+    t->do_bit = (ttl & EDNS_F_DO) != 0;
+    if ((ttl >> 16 & 0xff) != 0)
+        t->rcode = DNS_RCODE_BADVERS;
+    const uint8_t *o = p + 10, *end = o + rdlen;
+    while (o < end) {
+        if (end - o < 4)
+            return false;
+        uint16_t code = wire_get16(o), olen = wire_get16(o + 2);
+        if ((size_t)(end - o - 4) < olen)
+            return false;
+        if (code == EDNS_OPT_ECS && !parse_ecs(t, o + 4, olen))
+            return false;
+        o += 4 + olen;
+    }
+    return true;
+}
+
+/* Returns the rcode to answer with when the query is not answerable as
+ * such (FORMERR...), or -1 when it is; -2 means drop. */
+static int parse_query(txn_t *t)
+{
+    const uint8_t *b = t->buf;
+    if (t->len < DNS_HDR_LEN || (b[DNS_OFF_FLAGS1] & DNS_F_QR))
+        return -2;
+    if ((b[DNS_OFF_FLAGS1] & DNS_F_OPCODE) != 0)
+        return DNS_RCODE_NOTIMP;
+    if (wire_get16(b + DNS_OFF_QD) != 1)
+        return DNS_RCODE_FORMERR;
+    size_t off = parse_qname(t, DNS_HDR_LEN);
+    if (!off || off + 4 > t->len)
+        return DNS_RCODE_FORMERR;
+    t->qtype = wire_get16(b + off);
+    t->qclass = wire_get16(b + off + 2);
+    t->qend = off + 4;
+    if (wire_get16(b + DNS_OFF_AN) || wire_get16(b + DNS_OFF_NS))
+        return DNS_RCODE_FORMERR;
+    off = t->qend;
+    for (unsigned i = 0, ar = wire_get16(b + DNS_OFF_AR); i < ar; i++) {
+        size_t owner = off;
+        off = skip_name(t, off);
+        if (!off || off + 10 > t->len)
+            return DNS_RCODE_FORMERR;
+        size_t rdlen = wire_get16(b + off + 8);
+        if (off + 10 + rdlen > t->len)
+            return DNS_RCODE_FORMERR;
+        if (wire_get16(b + off) == DNS_T_OPT) {
+            /* RFC 6891 6.1.1: one OPT, owned by the root. */
+            if (t->edns || off != owner + 1 || b[owner] != 0)
+                return DNS_RCODE_FORMERR;
+            t->edns = true;
+            if (!parse_opt(t, off, rdlen))
+                return DNS_RCODE_FORMERR;
+        }
+        off += 10 + rdlen;
+    }
+    if (t->rcode == DNS_RCODE_BADVERS)
+        return DNS_RCODE_BADVERS;
+    /* Types that only make sense in other places of a message. */
+    if (t->qtype == DNS_T_OPT || t->qtype == 249 /* TKEY */ || t->qtype == 250 /* TSIG */)
+        return DNS_RCODE_FORMERR;
+    return -1;
+}
+
+/* ---- writing -------------------------------------------------------------- */
+
+/* One record: owner as a pointer to ptr, then TYPE CLASS TTL RDLEN RDATA. */
+static bool put_rr(txn_t *t, uint16_t ptr, const uint8_t *frag, size_t fraglen)
+{
+    if (t->w + 2 + fraglen > t->limit) {
+        t->tc = true;
+        return false;
+    }
+    uint8_t *p = t->buf + t->w;
+    wire_put16(p, (uint16_t)(0xc000 | ptr));
+    memcpy(p + 2, frag, fraglen);
+    t->w += 2 + fraglen;
+    return true;
+}
+
+static bool put_rrset(txn_t *t, uint16_t ptr, const zone_rrset_t *rs, uint16_t *count)
+{
+    const uint8_t *p = rs->wire, *end = rs->wire + rs->len;
+    while (p < end) {
+        size_t l = 10u + wire_get16(p + 8);
+        if (!put_rr(t, ptr, p, l))
+            return false;
+        (*count)++;
+        p += l;
+    }
+    return true;
+}
+
+/* Negative answer: the zone's SOA in the authority section. */
+static void put_soa(txn_t *t, const qname_info_t *qi)
+{
+    const zone_t *z = qi->zone;
+    if (put_rr(t, (uint16_t)(DNS_HDR_LEN + qi->apex_off), z->soa_neg, z->soa_neg_len))
+        t->ns++;
+}
+
+/* ---- answering -------------------------------------------------------------- */
+
+static void locate_client(const dnsd_server_t *srv, const dnsd_dataset_t *d, const txn_t *t,
+                          const struct sockaddr *client, client_loc_t *loc)
+{
+    memset(loc, 0, sizeof *loc);
+    if (t->ecs && srv->ecs) {
+        loc->from_ecs = true;
+        loc->family = t->ecs_family == 1 ? 4 : 6;
+        unsigned cap = loc->family == 4 ? ECS_MAX_V4 : ECS_MAX_V6;
+        loc->prefix = t->ecs_source < cap ? t->ecs_source : cap;
+        memcpy(loc->addr, t->ecs_addr, 16);
+    } else if (client && client->sa_family == AF_INET) {
+        loc->family = 4;
+        loc->prefix = 32;
+        memcpy(loc->addr, &((const struct sockaddr_in *)client)->sin_addr, 4);
+    } else if (client && client->sa_family == AF_INET6) {
+        loc->family = 6;
+        loc->prefix = 128;
+        memcpy(loc->addr, &((const struct sockaddr_in6 *)client)->sin6_addr, 16);
+    }
+    if (d->geo && loc->family)
+        geo_lookup(d->geo, loc->family, loc->addr, loc->prefix, &loc->geo);
+    else
+        loc->geo = (geo_answer_t){ AREA_WORLD, AREA_WORLD, 0 };
+    loc->area = loc->geo.country != AREA_WORLD ? loc->geo.country : loc->geo.continent;
+}
+
+static void answer_pool(dnsd_qctx_t *ctx, txn_t *t, const qname_info_t *qi, const dnsd_dataset_t *d,
+                        const struct sockaddr *client)
+{
+    uint16_t qtype = t->qtype == DNS_T_ANY ? DNS_T_A : t->qtype;
+    int fam = qtype == DNS_T_A ? WSNAP_V4 : qtype == DNS_T_AAAA ? WSNAP_V6 : -1;
+    if (fam < 0) {
+        const zone_rrset_t *rs = qi->node ? zone_node_rrset(qi->node, t->qtype) : NULL;
+        if (rs)
+            put_rrset(t, DNS_HDR_LEN, rs, &t->an);
+        else
+            put_soa(t, qi);
+        return;
+    }
+    if (fam == WSNAP_V6 && (qi->sub < 0 || !(ctx->srv->aaaa_mask >> qi->sub & 1))) {
+        put_soa(t, qi);
+        return;
+    }
+    area_t area = qi->area;
+    if (qi->geo) {
+        client_loc_t loc;
+        locate_client(ctx->srv, d, t, client, &loc);
+        area = loc.area;
+        /* The answer depends on the client's network as far as the database
+         * distinguished it. */
+        t->ecs_scope = (uint8_t)loc.geo.scope;
+    }
+    const wtable_t *tab = wsnap_table(d->snap, area, fam, qi->sub < 0 ? WSNAP_SUB_ALL : (unsigned)qi->sub);
+    if (!tab) {
+        put_soa(t, qi);
+        return;
+    }
+    const uint8_t *rr[WSNAP_MAX_ANSWERS];
+    unsigned n = wsnap_pick(d->snap, tab, &ctx->rng, rr);
+    size_t rrlen = fam == WSNAP_V4 ? WSNAP_RR_V4 : WSNAP_RR_V6;
+    for (unsigned i = 0; i < n; i++) {
+        if (!put_rr(t, DNS_HDR_LEN, rr[i], rrlen))
+            return;
+        t->an++;
+    }
+}
+
+static size_t fmt_addr(const client_loc_t *loc, char *out, size_t len)
+{
+    char a[INET6_ADDRSTRLEN] = "?";
+    if (loc->family)
+        inet_ntop(loc->family == 4 ? AF_INET : AF_INET6, loc->addr, a, sizeof a);
+    return (size_t)snprintf(out, len, "%s/%u", a, loc->prefix);
+}
+
+/* _country.<apex> TXT: what the server saw and which zone would answer. */
+static void answer_debug(dnsd_qctx_t *ctx, txn_t *t, const qname_info_t *qi, const dnsd_dataset_t *d,
+                         const struct sockaddr *client)
+{
+    if (t->qtype != DNS_T_TXT && t->qtype != DNS_T_ANY) {
+        put_soa(t, qi);
+        return;
+    }
+    client_loc_t loc;
+    locate_client(ctx->srv, d, t, client, &loc);
+    t->ecs_scope = (uint8_t)loc.geo.scope;
+    const wtable_t *tab = wsnap_table(d->snap, loc.area, WSNAP_V4, WSNAP_SUB_ALL);
+    char addr[64], txt[256];
+    fmt_addr(&loc, addr, sizeof addr);
+    int n = snprintf(txt, sizeof txt, "client %s (%s) country %s continent %s zone %s scope /%u%s",
+                     addr, loc.from_ecs ? "edns-client-subnet" : "source address",
+                     codes_area_name(loc.geo.country), codes_area_name(loc.geo.continent),
+                     tab ? codes_area_name(wtable_area(tab)) : "none", loc.geo.scope,
+                     d->geo ? "" : " (no geoip database)");
+    if (n < 0)
+        return;
+    if (n > 255)
+        n = 255;
+    /* TYPE CLASS TTL RDLEN, then one character-string.  TTL 0: it is about
+     * this one client and must not be cached for others. */
+    uint8_t frag[10 + 1 + 255];
+    wire_put16(frag, DNS_T_TXT);
+    wire_put16(frag + 2, DNS_C_IN);
+    wire_put32(frag + 4, 0);
+    wire_put16(frag + 8, (uint16_t)(n + 1));
+    frag[10] = (uint8_t)n;
+    memcpy(frag + 11, txt, (size_t)n);
+    if (put_rr(t, DNS_HDR_LEN, frag, 11 + (size_t)n))
+        t->an++;
+}
+
+static void answer_zone(txn_t *t, const qname_info_t *qi)
+{
+    const zone_node_t *node = qi->node;
+    if (!node) {
+        t->rcode = DNS_RCODE_NXDOMAIN;
+        put_soa(t, qi);
+        return;
+    }
+    const zone_rrset_t *rs = NULL;
+    if (t->qtype != DNS_T_CNAME)
+        rs = zone_node_rrset(node, DNS_T_CNAME);
+    if (!rs && t->qtype == DNS_T_ANY && node->nrrsets)
+        rs = &node->rrsets[0]; /* RFC 8482: one rrset is enough */
+    if (!rs)
+        rs = zone_node_rrset(node, t->qtype);
+    if (rs)
+        put_rrset(t, DNS_HDR_LEN, rs, &t->an);
+    else
+        put_soa(t, qi);
+}
+
+static void answer(dnsd_qctx_t *ctx, txn_t *t, const struct sockaddr *client)
+{
+    if (t->qclass != DNS_C_IN) {
+        t->rcode = DNS_RCODE_REFUSED;
+        return;
+    }
+    qname_info_t qi;
+    zones_classify(ctx->srv->zones, t->lname, t->name_len, &qi);
+    if (qi.kind == QK_OUTSIDE) {
+        t->rcode = DNS_RCODE_REFUSED;
+        return;
+    }
+    t->aa = true;
+    if (t->qtype == DNS_T_AXFR || t->qtype == DNS_T_IXFR) {
+        t->rcode = DNS_RCODE_REFUSED;
+        return;
+    }
+    const dnsd_dataset_t *d = rcu_dereference(ctx->srv->current);
+    switch (qi.kind) {
+    case QK_POOL:
+        answer_pool(ctx, t, &qi, d, client);
+        break;
+    case QK_DEBUG:
+        answer_debug(ctx, t, &qi, d, client);
+        break;
+    default:
+        answer_zone(t, &qi);
+        break;
+    }
+}
+
+/* ---- the entry point -------------------------------------------------------- */
+
+/* OPT record: root owner, TYPE, CLASS = our payload size, TTL = extended
+ * rcode | version | DO, RDLEN, then our Client Subnet option if the query
+ * had one (RFC 7871 7.2.1: family, source prefix and address copied, scope
+ * ours). */
+static size_t opt_len(const txn_t *t, const dnsd_server_t *srv)
+{
+    return 11u + (t->ecs && srv->ecs ? 8u + t->ecs_addrlen : 0u);
+}
+
+static void put_opt(txn_t *t, const dnsd_server_t *srv)
+{
+    uint8_t *p = t->buf + t->w;
+    bool ecs = t->ecs && srv->ecs && t->rcode != DNS_RCODE_FORMERR;
+    uint16_t rdlen = ecs ? (uint16_t)(8u + t->ecs_addrlen) : 0;
+    p[0] = 0;
+    wire_put16(p + 1, DNS_T_OPT);
+    wire_put16(p + 3, EDNS_OUR_PAYLOAD);
+    wire_put32(p + 5, (uint32_t)(t->rcode >> 4) << 24 | (t->do_bit ? EDNS_F_DO : 0));
+    wire_put16(p + 9, rdlen);
+    if (ecs) {
+        wire_put16(p + 11, EDNS_OPT_ECS);
+        wire_put16(p + 13, (uint16_t)(4u + t->ecs_addrlen));
+        wire_put16(p + 15, t->ecs_family);
+        p[17] = t->ecs_source;
+        p[18] = t->ecs_scope;
+        memcpy(p + 19, t->ecs_addr, t->ecs_addrlen);
+    }
+    t->w += 11u + rdlen;
+}
+
+size_t dnsd_query(dnsd_qctx_t *ctx, const struct sockaddr *client, uint8_t *buf, size_t len, size_t cap,
+                  bool tcp)
+{
+    txn_t t;
+    /* Only the fields read before being written need clearing. */
+    t.buf = buf;
+    t.len = len;
+    t.qend = 0;
+    t.an = t.ns = 0;
+    t.rcode = DNS_RCODE_NOERROR;
+    t.aa = t.tc = t.edns = t.do_bit = t.ecs = false;
+    t.ecs_scope = 0;
+    t.udp_size = 0;
+
+    ctx->st.queries++;
+    if (tcp)
+        ctx->st.tcp++;
+    int rc = parse_query(&t);
+    if (rc == -2) {
+        ctx->st.dropped++;
+        return 0;
+    }
+    const dnsd_server_t *srv = ctx->srv;
+    size_t max = tcp ? DNSD_TCP_BUF : t.edns ? (t.udp_size > 512 ? t.udp_size : 512) : 512;
+    if (!tcp && max > DNSD_UDP_MAX)
+        max = DNSD_UDP_MAX;
+    if (max > cap)
+        max = cap;
+    if (t.edns)
+        ctx->st.edns++;
+    if (t.ecs)
+        ctx->st.ecs++;
+
+    if (rc >= 0) {
+        t.rcode = (unsigned)rc;
+        /* Echo the question when it was understood; not for NOTIMP, whose
+         * question section may not even be a question. */
+        if (rc == DNS_RCODE_NOTIMP || !t.qend) {
+            t.qend = DNS_HDR_LEN;
+            wire_put16(buf + DNS_OFF_QD, 0);
+        }
+        /* A malformed OPT is not echoed back. */
+        if (rc == DNS_RCODE_FORMERR)
+            t.edns = false;
+        t.w = t.qend;
+    } else {
+        t.w = t.qend;
+        t.limit = max - (t.edns ? opt_len(&t, srv) : 0);
+        answer(ctx, &t, client);
+        if (t.tc) {
+            /* Nothing partial: the client must retry over TCP. */
+            t.w = t.qend;
+            t.an = t.ns = 0;
+            ctx->st.truncated++;
+        }
+    }
+    if (t.edns)
+        put_opt(&t, srv);
+
+    buf[DNS_OFF_FLAGS1] = (uint8_t)(DNS_F_QR | (buf[DNS_OFF_FLAGS1] & (DNS_F_OPCODE | DNS_F_RD)) |
+                                    (t.aa ? DNS_F_AA : 0) | (t.tc ? DNS_F_TC : 0));
+    buf[DNS_OFF_FLAGS2] = (uint8_t)((buf[DNS_OFF_FLAGS2] & DNS_F_CD) | (t.rcode & DNS_RCODE_MASK));
+    wire_put16(buf + DNS_OFF_AN, t.an);
+    wire_put16(buf + DNS_OFF_NS, t.ns);
+    wire_put16(buf + DNS_OFF_AR, t.edns ? 1 : 0);
+
+    switch (t.rcode) {
+    case DNS_RCODE_NOERROR: ctx->st.noerror++; break;
+    case DNS_RCODE_NXDOMAIN: ctx->st.nxdomain++; break;
+    case DNS_RCODE_REFUSED: ctx->st.refused++; break;
+    case DNS_RCODE_FORMERR: ctx->st.formerr++; break;
+    case DNS_RCODE_NOTIMP: ctx->st.notimp++; break;
+    case DNS_RCODE_BADVERS: ctx->st.badvers++; break;
+    default: ctx->st.servfail++; break;
+    }
+    return t.w;
+}
