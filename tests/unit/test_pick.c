@@ -1,0 +1,192 @@
+/* test_pick.c -- weighted selection: shares proportional to net speed within
+ * statistical bounds, capping at "in every answer", distinct addresses,
+ * random order, variety of answer sets.  Seeded, so results are repeatable. */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "weights/snapshot.h"
+
+#define DRAWS 100000
+
+static wsnap_server_t mk(unsigned i, uint32_t speed)
+{
+    wsnap_server_t s = { .family = WSNAP_V4, .netspeed = speed, .score = 15, .line = i, .nareas = 1 };
+    s.addr[0] = 10;
+    s.addr[2] = (uint8_t)(i >> 8);
+    s.addr[3] = (uint8_t)i;
+    s.areas[0] = AREA_WORLD;
+    return s;
+}
+
+static wsnap_t *build(const uint32_t *speeds, unsigned n, unsigned k)
+{
+    wsnap_server_t *sv = calloc(n, sizeof *sv);
+    for (unsigned i = 0; i < n; i++)
+        sv[i] = mk(i, speeds[i]);
+    /* One subzone so the unnumbered and numbered tables are the same list. */
+    wsnap_opts_t o = { .min_score = 10, .max_answers = k, .subzones = 1, .aaaa_mask = 0, .ttl = 150,
+                       .min_servers = 1, .seed = 7 };
+    wsnap_t *s = wsnap_build(1, sv, n, &o);
+    free(sv);
+    return s;
+}
+
+/* Draw DRAWS answers; count per server (by input index); check each answer
+ * is distinct and of the right size. */
+static void draw(const wtable_t *t, unsigned k, unsigned n, uint64_t *count, uint64_t pos_count[][16])
+{
+    rng_t r;
+    rng_seed(&r, 12345);
+    uint32_t out[WSNAP_MAX_ANSWERS];
+    for (unsigned d = 0; d < DRAWS; d++) {
+        unsigned m = wtable_pick_index(t, &r, out);
+        assert_int_equal(m, k < n ? k : n);
+        for (unsigned i = 0; i < m; i++) {
+            uint32_t srv = wtable_server(t, out[i]);
+            for (unsigned j = 0; j < i; j++)
+                assert_int_not_equal(out[j], out[i]);
+            count[srv]++;
+            if (pos_count)
+                pos_count[srv][i]++;
+        }
+    }
+}
+
+/* |observed - expected| within 5 standard deviations of a Bernoulli(p)
+ * count: each draw includes a server independently with probability p. */
+static void check_share(uint64_t observed, double p, unsigned srv)
+{
+    double exp = DRAWS * p, sd = sqrt(DRAWS * p * (1 - p));
+    if (fabs((double)observed - exp) > 5 * sd + 1)
+        fail_msg("server %u: seen in %llu answers, expected %.1f (p=%.4f, sd=%.1f)", srv,
+                 (unsigned long long)observed, exp, p, sd);
+}
+
+static void test_shares_proportional(void **state)
+{
+    (void)state;
+    enum { N = 60, K = 4 };
+    uint32_t speeds[N];
+    uint64_t total = 0;
+    for (unsigned i = 0; i < N; i++) {
+        /* 512 kbit/s to 100 Mbit/s, uneven. */
+        speeds[i] = i % 10 == 0 ? 100000 : i % 3 == 0 ? 25000 : 512 + 997 * i;
+        total += speeds[i];
+    }
+    wsnap_t *s = build(speeds, N, K);
+    const wtable_t *t = wsnap_table(s, AREA_WORLD, WSNAP_V4, WSNAP_SUB_ALL);
+    assert_int_equal(wtable_size(t), N);
+    uint64_t count[N] = { 0 };
+    draw(t, K, N, count, NULL);
+    double psum = 0;
+    for (unsigned i = 0; i < wtable_size(t); i++) {
+        unsigned srv = wtable_server(t, i);
+        double p = wtable_inclusion(t, i);
+        /* No server is heavy enough to be capped here: p = k w / W. */
+        assert_true(fabs(p - (double)K * speeds[srv] / (double)total) < 1e-9);
+        psum += p;
+    }
+    assert_true(fabs(psum - K) < 1e-9);
+    for (unsigned i = 0; i < N; i++)
+        check_share(count[i], (double)K * speeds[i] / (double)total, i);
+    wsnap_free(s);
+}
+
+static void test_heavy_server_capped(void **state)
+{
+    (void)state;
+    /* One server with most of the weight: "its share would exceed in every
+     * answer", so it is in every answer and the rest share the other 3
+     * slots by weight.  Repeated draws without replacement would give it
+     * only ~1 and the others too much. */
+    uint32_t speeds[] = { 1000000, 1000, 2000, 3000, 4000, 5000, 1000000 / 2 };
+    unsigned n = ARRAY_LEN(speeds);
+    wsnap_t *s = build(speeds, n, 4);
+    const wtable_t *t = wsnap_table(s, AREA_WORLD, WSNAP_V4, WSNAP_SUB_ALL);
+    uint64_t count[8] = { 0 }, pos[8][16] = { { 0 } };
+    draw(t, 4, n, count, pos);
+    assert_int_equal(count[0], DRAWS);
+    assert_int_equal(count[6], DRAWS); /* 3 * 500000 / 515000 > 1: capped too */
+    uint64_t rest = 1000 + 2000 + 3000 + 4000 + 5000;
+    for (unsigned i = 1; i <= 5; i++)
+        check_share(count[i], 2.0 * speeds[i] / (double)rest, i);
+    /* Random order: the certain server is not always first. */
+    for (unsigned p = 0; p < 4; p++)
+        check_share(pos[0][p], 0.25, 100 + p);
+    wsnap_free(s);
+}
+
+static void test_fewer_than_k(void **state)
+{
+    (void)state;
+    uint32_t speeds[] = { 100, 200000, 3 };
+    wsnap_t *s = build(speeds, 3, 4);
+    const wtable_t *t = wsnap_table(s, AREA_WORLD, WSNAP_V4, WSNAP_SUB_ALL);
+    uint64_t count[3] = { 0 };
+    draw(t, 4, 3, count, NULL);
+    for (unsigned i = 0; i < 3; i++)
+        assert_int_equal(count[i], DRAWS);
+    wsnap_free(s);
+}
+
+static void test_variety(void **state)
+{
+    (void)state;
+    /* 10 equal servers, 4 per answer: one fixed order allows only 5
+     * different answer sets; the stored orders give many more (210 exist). */
+    uint32_t speeds[10];
+    for (unsigned i = 0; i < 10; i++)
+        speeds[i] = 1000;
+    wsnap_t *s = build(speeds, 10, 4);
+    const wtable_t *t = wsnap_table(s, AREA_WORLD, WSNAP_V4, WSNAP_SUB_ALL);
+    rng_t r;
+    rng_seed(&r, 99);
+    uint8_t seen[1024] = { 0 };
+    unsigned distinct = 0;
+    for (unsigned d = 0; d < 10000; d++) {
+        uint32_t out[WSNAP_MAX_ANSWERS];
+        unsigned m = wtable_pick_index(t, &r, out), mask = 0;
+        for (unsigned i = 0; i < m; i++)
+            mask |= 1u << wtable_server(t, out[i]);
+        if (!seen[mask]) {
+            seen[mask] = 1;
+            distinct++;
+        }
+    }
+    if (distinct < 100)
+        fail_msg("only %u distinct answer sets", distinct);
+    wsnap_free(s);
+}
+
+static void test_pick_fragments(void **state)
+{
+    (void)state;
+    uint32_t speeds[] = { 10, 20, 30, 40, 50 };
+    wsnap_t *s = build(speeds, 5, 2);
+    const wtable_t *t = wsnap_table(s, AREA_WORLD, WSNAP_V4, 0);
+    rng_t r;
+    rng_seed(&r, 1);
+    const uint8_t *rr[WSNAP_MAX_ANSWERS];
+    unsigned m = wsnap_pick(s, t, &r, rr);
+    assert_int_equal(m, 2);
+    for (unsigned i = 0; i < m; i++) {
+        /* TYPE A, CLASS IN, TTL 150, RDLEN 4, 10.0.0.x */
+        assert_memory_equal(rr[i], "\x00\x01\x00\x01\x00\x00\x00\x96\x00\x04\x0a\x00\x00", 13);
+        assert_true(rr[i][13] < 5);
+    }
+    assert_true(rr[0][13] != rr[1][13]);
+    wsnap_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shares_proportional),
+        cmocka_unit_test(test_heavy_server_capped),
+        cmocka_unit_test(test_fewer_than_k),
+        cmocka_unit_test(test_variety),
+        cmocka_unit_test(test_pick_fragments),
+    };
+    return cmocka_run_group_tests_name("pick", tests, NULL, NULL);
+}

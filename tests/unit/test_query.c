@@ -1,0 +1,743 @@
+/* test_query.c -- the query path without sockets: raw query bytes through
+ * dnsd_query(), checking ID, flags, RCODE, counts, records, TC, EDNS and ECS,
+ * and that answering allocates nothing. */
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <urcu.h>
+
+#include "dnsd/base/wire.h"
+#include "dnsd/query.h"
+#include "dnsd/server.h"
+
+/* ---- counting allocator (not under ASan, which owns malloc) ------------ */
+#ifndef __SANITIZE_ADDRESS__
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+static unsigned long allocations;
+void *malloc(size_t n)
+{
+    allocations++;
+    return __libc_malloc(n);
+}
+void *calloc(size_t n, size_t s)
+{
+    allocations++;
+    return __libc_calloc(n, s);
+}
+void *realloc(void *p, size_t n)
+{
+    allocations++;
+    return __libc_realloc(p, n);
+}
+#endif
+
+static dnsd_server_t *srv;
+static dnsd_qctx_t *ctx;
+static struct sockaddr_in client4;
+
+static const char *zone =
+    "$ORIGIN pool.example.org.\n$TTL 3600\n"
+    "@ SOA ns1.example.org. hostmaster.example.org. 7 3600 600 1209600 150\n"
+    "@ NS ns1.example.org.\n@ NS ns2.example.org.\n"
+    "www 300 CNAME www.example.org.\n"
+    "big TXT \"0123456789012345678901234567890123456789012345678901234567890123456789\"\n"
+    "big TXT \"1123456789012345678901234567890123456789012345678901234567890123456789\"\n"
+    "big TXT \"2123456789012345678901234567890123456789012345678901234567890123456789\"\n"
+    "big TXT \"3123456789012345678901234567890123456789012345678901234567890123456789\"\n"
+    "big TXT \"4123456789012345678901234567890123456789012345678901234567890123456789\"\n"
+    "big TXT \"5123456789012345678901234567890123456789012345678901234567890123456789\"\n"
+    "big TXT \"6123456789012345678901234567890123456789012345678901234567890123456789\"\n"
+    "big TXT \"7123456789012345678901234567890123456789012345678901234567890123456789\"\n";
+
+/* Two CN servers, one SE, one US, a world-only pair, and v6.  In MaxMind's
+ * test database 175.16.199.0/24 is CN (asia) and 2a02:cf40::/29 NO (europe);
+ * networks narrower than /24 (like 81.2.69.160/27, GB) cannot be reached
+ * through a client subnet, which is capped at /24. */
+static const char *snapshot =
+    "serial 11\n"
+    "server 192.0.2.1 1000 15 cn asia @\n"
+    "server 192.0.2.2 1000 15 cn asia @\n"
+    "server 192.0.2.3 1000 15 se europe @\n"
+    "server 192.0.2.4 1000 15 us north-america @\n"
+    "server 192.0.2.5 1000 15 @\n"
+    "server 192.0.2.6 1000 15 @\n"
+    "server 192.0.2.7 1000 5 @\n"   /* not eligible */
+    "server 2001:db8::1 1000 15 cn asia @\n"
+    "server 2001:db8::2 1000 15 us north-america @\n"
+    "server 2001:db8::3 1000 15 se europe\n";
+
+static int setup(void **state)
+{
+    (void)state;
+    char dir[256], conf[1024];
+    snprintf(dir, sizeof dir, "%s", tu_tmpdir());
+    tu_write("q.zone", zone);
+    tu_write("snap.txt", snapshot);
+    char cwd[512];
+    if (!getcwd(cwd, sizeof cwd))
+        return -1;
+    snprintf(conf, sizeof conf,
+             "listen 127.0.0.1:5353\nzone pool.example.org q.zone\nsnapshot snap.txt\n"
+             "vendor debian\ngeoip %s/tests/data/geo/GeoIP2-Country-Test.mmdb\n",
+             cwd);
+    char *path = tu_write("q.conf", conf);
+    errs_t e = ERRS_INIT;
+    srv = dnsd_server_load(path, &e);
+    errs_print(&e, stderr, "");
+    errs_clear(&e);
+    if (!srv)
+        return -1;
+    ctx = dnsd_qctx_new(srv, 1234);
+    client4.sin_family = AF_INET;
+    inet_pton(AF_INET, "127.0.0.1", &client4.sin_addr);
+    client4.sin_port = htons(40000);
+    rcu_register_thread();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    rcu_unregister_thread();
+    dnsd_qctx_free(ctx);
+    dnsd_server_free(srv);
+    tu_cleanup();
+    return 0;
+}
+
+/* ---- building queries ----------------------------------------------------- */
+
+typedef struct {
+    uint8_t b[DNSD_TCP_BUF];
+    size_t len;
+} pkt_t;
+
+static void q_header(pkt_t *p, uint16_t id, uint8_t f1, uint16_t qd)
+{
+    memset(p->b, 0, DNS_HDR_LEN);
+    wire_put16(p->b, id);
+    p->b[2] = f1;
+    wire_put16(p->b + 4, qd);
+    p->len = DNS_HDR_LEN;
+}
+
+/* Name in presentation form, case kept. */
+static void q_name(pkt_t *p, const char *name)
+{
+    const char *s = name;
+    while (*s) {
+        const char *dot = strchr(s, '.');
+        size_t l = dot ? (size_t)(dot - s) : strlen(s);
+        p->b[p->len++] = (uint8_t)l;
+        memcpy(p->b + p->len, s, l);
+        p->len += l;
+        s += l + (dot ? 1 : 0);
+    }
+    p->b[p->len++] = 0;
+}
+
+static void q_u16(pkt_t *p, uint16_t v)
+{
+    wire_put16(p->b + p->len, v);
+    p->len += 2;
+}
+
+static void mkq(pkt_t *p, const char *name, uint16_t qtype)
+{
+    q_header(p, 0xbeef, DNS_F_RD, 1);
+    q_name(p, name);
+    q_u16(p, qtype);
+    q_u16(p, DNS_C_IN);
+}
+
+/* Append an OPT record; opts/olen are raw options. */
+static void add_opt(pkt_t *p, uint16_t payload, uint8_t version, bool do_bit, const uint8_t *opts, size_t olen)
+{
+    p->b[p->len++] = 0;
+    q_u16(p, DNS_T_OPT);
+    q_u16(p, payload);
+    p->b[p->len++] = 0;
+    p->b[p->len++] = version;
+    q_u16(p, do_bit ? 0x8000 : 0);
+    q_u16(p, (uint16_t)olen);
+    if (olen)
+        memcpy(p->b + p->len, opts, olen);
+    p->len += olen;
+    wire_put16(p->b + 10, (uint16_t)(wire_get16(p->b + 10) + 1));
+}
+
+/* ECS option bytes for addr/source (family from the address). */
+static size_t ecs_opt(uint8_t *o, const char *addr, unsigned source)
+{
+    uint8_t a[16] = { 0 };
+    uint16_t fam = strchr(addr, ':') ? 2 : 1;
+    inet_pton(fam == 1 ? AF_INET : AF_INET6, addr, a);
+    unsigned bytes = (source + 7) / 8;
+    wire_put16(o, EDNS_OPT_ECS);
+    wire_put16(o + 2, (uint16_t)(4 + bytes));
+    wire_put16(o + 4, fam);
+    o[6] = (uint8_t)source;
+    o[7] = 0;
+    memcpy(o + 8, a, bytes);
+    if (source % 8)
+        o[8 + bytes - 1] &= (uint8_t)(0xff << (8 - source % 8));
+    return 8 + bytes;
+}
+
+/* ---- reading responses ---------------------------------------------------- */
+
+typedef struct {
+    size_t len;
+    uint16_t id, qd, an, ns, ar;
+    bool qr, aa, tc, rd;
+    unsigned opcode, rcode;
+    uint8_t addrs[16][16];  /* A/AAAA rdata of answers */
+    uint16_t types[16];
+    unsigned naddr;
+    bool opt;
+    unsigned ext_rcode, opt_version;
+    uint16_t opt_payload;
+    bool opt_do;
+    bool ecs;
+    uint8_t ecs_source, ecs_scope;
+    uint16_t ns_type;
+    uint32_t first_ttl, ns_ttl;
+} resp_t;
+
+static size_t skip_name(const uint8_t *b, size_t off)
+{
+    for (;;) {
+        uint8_t l = b[off];
+        if ((l & 0xc0) == 0xc0)
+            return off + 2;
+        off += 1u + l;
+        if (!l)
+            return off;
+    }
+}
+
+static size_t run(pkt_t *p, resp_t *r, bool tcp, const struct sockaddr *from)
+{
+    memset(r, 0, sizeof *r);
+    rcu_read_lock();
+    size_t len = dnsd_query(ctx, from ? from : (const struct sockaddr *)&client4, p->b, p->len,
+                            tcp ? DNSD_TCP_BUF : DNSD_UDP_BUF, tcp);
+    rcu_read_unlock();
+    r->len = len;
+    if (!len)
+        return 0;
+    const uint8_t *b = p->b;
+    r->id = wire_get16(b);
+    r->qr = b[2] & DNS_F_QR;
+    r->opcode = (b[2] >> 3) & 0xf;
+    r->aa = b[2] & DNS_F_AA;
+    r->tc = b[2] & DNS_F_TC;
+    r->rd = b[2] & DNS_F_RD;
+    r->rcode = b[3] & 0xf;
+    r->qd = wire_get16(b + 4);
+    r->an = wire_get16(b + 6);
+    r->ns = wire_get16(b + 8);
+    r->ar = wire_get16(b + 10);
+    size_t off = DNS_HDR_LEN;
+    for (unsigned i = 0; i < r->qd; i++)
+        off = skip_name(b, off) + 4;
+    for (unsigned i = 0; i < (unsigned)r->an + r->ns + r->ar; i++) {
+        off = skip_name(b, off);
+        uint16_t type = wire_get16(b + off), rdlen = wire_get16(b + off + 8);
+        uint32_t ttl = wire_get32(b + off + 4);
+        if (i < r->an) {
+            if (i == 0)
+                r->first_ttl = ttl;
+            r->types[r->naddr] = type;
+            if (type == DNS_T_A || type == DNS_T_AAAA)
+                memcpy(r->addrs[r->naddr], b + off + 10, rdlen);
+            r->naddr++;
+        } else if (i < (unsigned)r->an + r->ns) {
+            r->ns_type = type;
+            r->ns_ttl = ttl;
+        } else if (type == DNS_T_OPT) {
+            r->opt = true;
+            r->opt_payload = wire_get16(b + off + 2);
+            r->ext_rcode = b[off + 4];
+            r->opt_version = b[off + 5];
+            r->opt_do = b[off + 6] & 0x80;
+            const uint8_t *o = b + off + 10;
+            if (rdlen >= 8 && wire_get16(o) == EDNS_OPT_ECS) {
+                r->ecs = true;
+                r->ecs_source = o[6];
+                r->ecs_scope = o[7];
+            }
+        }
+        off += 10u + rdlen;
+    }
+    assert_int_equal(off, len); /* counts and lengths agree */
+    return len;
+}
+
+static bool addr_is(const resp_t *r, unsigned i, const char *text)
+{
+    uint8_t a[16];
+    if (strchr(text, ':'))
+        return inet_pton(AF_INET6, text, a) == 1 && !memcmp(r->addrs[i], a, 16);
+    return inet_pton(AF_INET, text, a) == 1 && !memcmp(r->addrs[i], a, 4);
+}
+
+static bool addr_in(const resp_t *r, unsigned i, const char *const *set)
+{
+    for (; *set; set++)
+        if (addr_is(r, i, *set))
+            return true;
+    return false;
+}
+
+/* ---- tests --------------------------------------------------------------------- */
+
+static void test_basic_a(void **state)
+{
+    (void)state;
+    pkt_t p;
+    resp_t r;
+    mkq(&p, "PoOl.ExAmPlE.oRg", DNS_T_A);
+    uint8_t question[64];
+    memcpy(question, p.b + 12, p.len - 12);
+    size_t qlen = p.len - 12;
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.id, 0xbeef);
+    assert_true(r.qr);
+    assert_true(r.aa);
+    assert_false(r.tc);
+    assert_true(r.rd);
+    assert_int_equal(r.rcode, DNS_RCODE_NOERROR);
+    assert_int_equal(r.qd, 1);
+    assert_int_equal(r.an, 4);
+    assert_int_equal(r.ns, 0);
+    assert_int_equal(r.ar, 0);
+    assert_memory_equal(p.b + 12, question, qlen); /* client's letter case */
+    assert_int_equal(r.first_ttl, 150);
+    /* From 127.0.0.1 (loopback: "@"): the six eligible world servers. */
+    const char *world[] = { "192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5", "192.0.2.6", NULL };
+    for (unsigned i = 0; i < r.naddr; i++) {
+        assert_int_equal(r.types[i], DNS_T_A);
+        assert_true(addr_in(&r, i, world));
+        for (unsigned j = 0; j < i; j++)
+            assert_memory_not_equal(r.addrs[i], r.addrs[j], 4);
+    }
+    /* Owner is a pointer to the question name. */
+    assert_int_equal(wire_get16(p.b + 12 + qlen), 0xc00c);
+}
+
+static void test_aaaa_rules(void **state)
+{
+    (void)state;
+    pkt_t p;
+    resp_t r;
+    mkq(&p, "pool.example.org", DNS_T_AAAA); /* unnumbered: NODATA */
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.rcode, DNS_RCODE_NOERROR);
+    assert_int_equal(r.an, 0);
+    assert_int_equal(r.ns, 1);
+    assert_int_equal(r.ns_type, DNS_T_SOA);
+    assert_int_equal(r.ns_ttl, 150); /* min(SOA TTL, MINIMUM) */
+    mkq(&p, "1.pool.example.org", DNS_T_AAAA); /* not in aaaa-subzones */
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.an, 0);
+    assert_int_equal(r.ns, 1);
+    mkq(&p, "2.pool.example.org", DNS_T_AAAA);
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.an, 2);
+    assert_int_equal(r.types[0], DNS_T_AAAA);
+    mkq(&p, "3.debian.pool.example.org", DNS_T_AAAA);
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.an, 2);
+    mkq(&p, "1.pool.example.org", 15 /* MX */); /* other types at pool names */
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.rcode, DNS_RCODE_NOERROR);
+    assert_int_equal(r.an, 0);
+    assert_int_equal(r.ns, 1);
+}
+
+static void test_explicit_zones(void **state)
+{
+    (void)state;
+    pkt_t p;
+    resp_t r;
+    const char *cn[] = { "192.0.2.1", "192.0.2.2", NULL };
+    mkq(&p, "cn.pool.example.org", DNS_T_A);
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.an, 2);
+    assert_true(addr_in(&r, 0, cn) && addr_in(&r, 1, cn));
+    mkq(&p, "0.jp.pool.example.org", DNS_T_A); /* no jp servers: asia */
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.an, 2);
+    assert_true(addr_in(&r, 0, cn) && addr_in(&r, 1, cn));
+    mkq(&p, "2.fr.pool.example.org", DNS_T_A); /* europe has one */
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.an, 1);
+    assert_true(addr_is(&r, 0, "192.0.2.3"));
+    mkq(&p, "za.pool.example.org", DNS_T_A); /* no africa: world */
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.an, 4);
+    mkq(&p, "3.north-america.pool.example.org", DNS_T_A);
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.an, 1);
+    assert_true(addr_is(&r, 0, "192.0.2.4"));
+}
+
+static void test_zone_data(void **state)
+{
+    (void)state;
+    pkt_t p;
+    resp_t r;
+    mkq(&p, "pool.example.org", DNS_T_SOA);
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.an, 1);
+    assert_int_equal(r.types[0], DNS_T_SOA);
+    assert_int_equal(r.first_ttl, 3600);
+    mkq(&p, "pool.example.org", DNS_T_NS);
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.an, 2);
+    mkq(&p, "www.pool.example.org", DNS_T_A);
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.an, 1);
+    assert_int_equal(r.types[0], DNS_T_CNAME);
+    assert_int_equal(r.first_ttl, 300);
+    mkq(&p, "pool.example.org", DNS_T_ANY); /* RFC 8482: one rrset */
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.rcode, DNS_RCODE_NOERROR);
+    assert_int_equal(r.an, 4);
+    assert_int_equal(r.types[0], DNS_T_A);
+    mkq(&p, "www.pool.example.org", DNS_T_ANY);
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.an, 1);
+    mkq(&p, "www.pool.example.org", DNS_T_TXT);
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.types[0], DNS_T_CNAME);
+}
+
+static void test_negative(void **state)
+{
+    (void)state;
+    pkt_t p;
+    resp_t r;
+    const char *nx[] = { "4.pool.example.org", "x.0.pool.example.org", "zz.pool.example.org",
+                         "a.www.pool.example.org" };
+    for (size_t i = 0; i < ARRAY_LEN(nx); i++) {
+        mkq(&p, nx[i], DNS_T_A);
+        run(&p, &r, false, NULL);
+        assert_int_equal(r.rcode, DNS_RCODE_NXDOMAIN);
+        assert_true(r.aa);
+        assert_int_equal(r.an, 0);
+        assert_int_equal(r.ns, 1);
+        assert_int_equal(r.ns_type, DNS_T_SOA);
+    }
+    mkq(&p, "example.org", DNS_T_A);
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.rcode, DNS_RCODE_REFUSED);
+    assert_false(r.aa);
+    assert_int_equal(r.an + r.ns, 0);
+    mkq(&p, "pool.example.org", DNS_T_AXFR);
+    run(&p, &r, true, NULL);
+    assert_int_equal(r.rcode, DNS_RCODE_REFUSED);
+    mkq(&p, "pool.example.org", DNS_T_IXFR);
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.rcode, DNS_RCODE_REFUSED);
+    q_header(&p, 1, 0, 1); /* class CH */
+    q_name(&p, "pool.example.org");
+    q_u16(&p, DNS_T_TXT);
+    q_u16(&p, DNS_C_CH);
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.rcode, DNS_RCODE_REFUSED);
+}
+
+static void expect_rcode(pkt_t *p, unsigned rcode)
+{
+    resp_t r;
+    run(p, &r, false, NULL);
+    assert_int_not_equal(r.len, 0);
+    assert_true(r.qr);
+    assert_int_equal(r.rcode, rcode);
+    assert_int_equal(r.an, 0);
+}
+
+static void test_malformed(void **state)
+{
+    (void)state;
+    pkt_t p;
+    resp_t r;
+    /* Dropped: too short, or a response. */
+    q_header(&p, 1, 0, 1);
+    p.len = 11;
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.len, 0);
+    mkq(&p, "pool.example.org", DNS_T_A);
+    p.b[2] |= DNS_F_QR;
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.len, 0);
+
+    q_header(&p, 1, 0, 0); /* no question */
+    expect_rcode(&p, DNS_RCODE_FORMERR);
+    mkq(&p, "pool.example.org", DNS_T_A); /* two questions counted */
+    wire_put16(p.b + 4, 2);
+    expect_rcode(&p, DNS_RCODE_FORMERR);
+    mkq(&p, "pool.example.org", DNS_T_A); /* truncated question */
+    p.len -= 3;
+    expect_rcode(&p, DNS_RCODE_FORMERR);
+    mkq(&p, "pool.example.org", DNS_T_A);
+    p.len = 12 + 6;
+    expect_rcode(&p, DNS_RCODE_FORMERR);
+    q_header(&p, 1, 0, 1); /* label longer than 63 */
+    p.b[p.len++] = 64;
+    memset(p.b + p.len, 'a', 64);
+    p.len += 64;
+    p.b[p.len++] = 0;
+    q_u16(&p, 1);
+    q_u16(&p, 1);
+    expect_rcode(&p, DNS_RCODE_FORMERR);
+    q_header(&p, 1, 0, 1); /* name longer than 255 */
+    for (int i = 0; i < 5; i++) {
+        p.b[p.len++] = 60;
+        memset(p.b + p.len, 'a', 60);
+        p.len += 60;
+    }
+    p.b[p.len++] = 0;
+    q_u16(&p, 1);
+    q_u16(&p, 1);
+    expect_rcode(&p, DNS_RCODE_FORMERR);
+    q_header(&p, 1, 0, 1); /* compression pointer in the question */
+    p.b[p.len++] = 0xc0;
+    p.b[p.len++] = 12;
+    q_u16(&p, 1);
+    q_u16(&p, 1);
+    expect_rcode(&p, DNS_RCODE_FORMERR);
+    mkq(&p, "pool.example.org", DNS_T_A); /* an answer record in a query */
+    wire_put16(p.b + 6, 1);
+    expect_rcode(&p, DNS_RCODE_FORMERR);
+    mkq(&p, "pool.example.org", DNS_T_A); /* ARCOUNT without the record */
+    wire_put16(p.b + 10, 1);
+    expect_rcode(&p, DNS_RCODE_FORMERR);
+    mkq(&p, "pool.example.org", DNS_T_A); /* two OPT records */
+    add_opt(&p, 1232, 0, false, NULL, 0);
+    add_opt(&p, 1232, 0, false, NULL, 0);
+    expect_rcode(&p, DNS_RCODE_FORMERR);
+    mkq(&p, "pool.example.org", DNS_T_A); /* option running past RDATA */
+    uint8_t bad_opt[] = { 0, 10, 0, 8, 1, 2 };
+    add_opt(&p, 1232, 0, false, bad_opt, sizeof bad_opt);
+    expect_rcode(&p, DNS_RCODE_FORMERR);
+    mkq(&p, "pool.example.org", DNS_T_OPT); /* meta type as question */
+    expect_rcode(&p, DNS_RCODE_FORMERR);
+
+    /* Opcodes other than QUERY. */
+    mkq(&p, "pool.example.org", DNS_T_A);
+    p.b[2] = (uint8_t)(2 << 3); /* STATUS */
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.rcode, DNS_RCODE_NOTIMP);
+    assert_int_equal(r.opcode, 2);
+    assert_int_equal(r.qd, 0);
+}
+
+static void test_edns(void **state)
+{
+    (void)state;
+    pkt_t p;
+    resp_t r;
+    mkq(&p, "pool.example.org", DNS_T_A);
+    uint8_t unknown[] = { 0xfd, 0xe9, 0, 2, 0xab, 0xcd };
+    add_opt(&p, 4096, 0, true, unknown, sizeof unknown);
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.rcode, DNS_RCODE_NOERROR);
+    assert_int_equal(r.an, 4);
+    assert_int_equal(r.ar, 1);
+    assert_true(r.opt);
+    assert_int_equal(r.opt_payload, DNSD_UDP_MAX);
+    assert_true(r.opt_do);
+    assert_false(r.ecs);
+    mkq(&p, "pool.example.org", DNS_T_A); /* version 1: BADVERS */
+    add_opt(&p, 1232, 1, false, NULL, 0);
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.rcode, 0);
+    assert_int_equal(r.ext_rcode, 1); /* 16 >> 4 */
+    assert_int_equal(r.opt_version, 0);
+    assert_int_equal(r.an, 0);
+    assert_int_equal(r.qd, 1);
+}
+
+static void test_truncation(void **state)
+{
+    (void)state;
+    pkt_t p;
+    resp_t r;
+    /* 8 x ~83-byte TXT records: ~700 bytes > 512. */
+    mkq(&p, "big.pool.example.org", DNS_T_TXT);
+    run(&p, &r, false, NULL);
+    assert_true(r.tc);
+    assert_int_equal(r.an, 0);
+    assert_int_equal(r.rcode, DNS_RCODE_NOERROR);
+    assert_true(r.len <= 512);
+    mkq(&p, "big.pool.example.org", DNS_T_TXT);
+    add_opt(&p, 1232, 0, false, NULL, 0);
+    run(&p, &r, false, NULL);
+    assert_false(r.tc);
+    assert_int_equal(r.an, 8);
+    mkq(&p, "big.pool.example.org", DNS_T_TXT); /* payload < 512 counts as 512 */
+    add_opt(&p, 100, 0, false, NULL, 0);
+    run(&p, &r, false, NULL);
+    assert_true(r.tc);
+    assert_true(r.opt); /* OPT still present when truncated */
+    mkq(&p, "big.pool.example.org", DNS_T_TXT);
+    run(&p, &r, true, NULL); /* TCP: no limit but 64 KiB */
+    assert_false(r.tc);
+    assert_int_equal(r.an, 8);
+}
+
+static void test_ecs(void **state)
+{
+    (void)state;
+    pkt_t p;
+    resp_t r;
+    uint8_t o[32];
+    mkq(&p, "pool.example.org", DNS_T_A);
+    add_opt(&p, 1232, 0, false, o, ecs_opt(o, "175.16.199.0", 24));
+    run(&p, &r, false, NULL);
+    const char *cn[] = { "192.0.2.1", "192.0.2.2", NULL };
+    assert_int_equal(r.an, 2);
+    assert_true(addr_in(&r, 0, cn) && addr_in(&r, 1, cn));
+    assert_true(r.ecs);
+    assert_int_equal(r.ecs_source, 24);
+    assert_int_equal(r.ecs_scope, 24);
+    /* A /32 subnet is used as its /24 (RFC 7871 11.1); the source prefix is
+     * echoed as sent. */
+    mkq(&p, "1.pool.example.org", DNS_T_A);
+    add_opt(&p, 1232, 0, false, o, ecs_opt(o, "175.16.199.77", 32));
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.an, 2);
+    assert_int_equal(r.ecs_source, 32);
+    assert_int_equal(r.ecs_scope, 24);
+    /* The packet source is used without ECS: 202.196.224.0/20 is PH (asia). */
+    struct sockaddr_in ph = client4;
+    inet_pton(AF_INET, "202.196.230.1", &ph.sin_addr);
+    mkq(&p, "pool.example.org", DNS_T_A);
+    run(&p, &r, false, (const struct sockaddr *)&ph);
+    assert_int_equal(r.an, 2);
+    assert_true(addr_in(&r, 0, cn) && addr_in(&r, 1, cn));
+    assert_false(r.ecs);
+    /* Explicit zone: the answer does not depend on the address: scope 0. */
+    mkq(&p, "de.pool.example.org", DNS_T_A);
+    add_opt(&p, 1232, 0, false, o, ecs_opt(o, "175.16.199.0", 24));
+    run(&p, &r, false, NULL);
+    assert_true(r.ecs);
+    assert_int_equal(r.ecs_scope, 0);
+    /* Source prefix 0: nothing to locate: world. */
+    mkq(&p, "1.pool.example.org", DNS_T_A);
+    add_opt(&p, 1232, 0, false, o, ecs_opt(o, "81.2.69.0", 0));
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.ecs_scope, 0);
+    /* Malformed: address longer than the prefix needs. */
+    mkq(&p, "pool.example.org", DNS_T_A);
+    size_t l = ecs_opt(o, "81.2.69.0", 24);
+    o[6] = 16;
+    add_opt(&p, 1232, 0, false, o, l);
+    expect_rcode(&p, DNS_RCODE_FORMERR);
+    /* Malformed: bits set beyond the prefix. */
+    mkq(&p, "pool.example.org", DNS_T_A);
+    l = ecs_opt(o, "81.2.69.0", 20);
+    o[10] |= 0x01;
+    add_opt(&p, 1232, 0, false, o, l);
+    expect_rcode(&p, DNS_RCODE_FORMERR);
+    /* Malformed: scope set in a query, bad family, prefix too long. */
+    mkq(&p, "pool.example.org", DNS_T_A);
+    l = ecs_opt(o, "81.2.69.0", 24);
+    o[7] = 8;
+    add_opt(&p, 1232, 0, false, o, l);
+    expect_rcode(&p, DNS_RCODE_FORMERR);
+    mkq(&p, "pool.example.org", DNS_T_A);
+    l = ecs_opt(o, "81.2.69.0", 24);
+    o[5] = 3;
+    add_opt(&p, 1232, 0, false, o, l);
+    expect_rcode(&p, DNS_RCODE_FORMERR);
+    mkq(&p, "pool.example.org", DNS_T_A);
+    l = ecs_opt(o, "81.2.69.0", 24);
+    o[6] = 33;
+    add_opt(&p, 1232, 0, false, o, l);
+    expect_rcode(&p, DNS_RCODE_FORMERR);
+    /* IPv6 client subnet: 2a02:cf40::/29 is NO: no servers, so europe. */
+    mkq(&p, "2.pool.example.org", DNS_T_AAAA);
+    add_opt(&p, 1232, 0, false, o, ecs_opt(o, "2a02:cf40::", 56));
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.an, 1);
+    assert_true(addr_is(&r, 0, "2001:db8::3"));
+    assert_true(r.ecs);
+    assert_int_equal(r.ecs_source, 56);
+    assert_int_equal(r.ecs_scope, 29);
+}
+
+static void test_country_txt(void **state)
+{
+    (void)state;
+    pkt_t p;
+    resp_t r;
+    uint8_t o[32];
+    mkq(&p, "_country.pool.example.org", DNS_T_TXT);
+    add_opt(&p, 1232, 0, false, o, ecs_opt(o, "2a02:cf40::", 48));
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.an, 1);
+    assert_int_equal(r.types[0], DNS_T_TXT);
+    if (!memmem(p.b, r.len, "client 2a02:cf40::/48 (edns-client-subnet) country no continent europe zone europe scope /29", 90))
+        fail_msg("TXT was: %.*s", (int)(r.len - 60), p.b + 60);
+    assert_int_equal(r.ecs_scope, 29);
+    mkq(&p, "_country.pool.example.org", DNS_T_A);
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.an, 0);
+    assert_int_equal(r.ns, 1);
+}
+
+static void test_no_allocation(void **state)
+{
+    (void)state;
+#ifdef __SANITIZE_ADDRESS__
+    skip();
+#else
+    static const char *names[] = { "pool.example.org", "2.pool.example.org", "gb.pool.example.org",
+                                   "x.pool.example.org", "www.pool.example.org", "_country.pool.example.org" };
+    /* (the TXT answer uses snprintf and inet_ntop: they must not allocate either) */
+    static pkt_t q[12];
+    uint8_t o[32];
+    for (unsigned i = 0; i < 12; i++) {
+        mkq(&q[i], names[i % 6], i & 1 ? DNS_T_AAAA : DNS_T_A);
+        if (i >= 6)
+            add_opt(&q[i], 1232, 0, false, o, ecs_opt(o, "175.16.199.0", 24));
+    }
+    static pkt_t work;
+    unsigned long before = allocations;
+    rcu_read_lock();
+    for (unsigned i = 0; i < 10000; i++) {
+        work = q[i % 12];
+        dnsd_query(ctx, (const struct sockaddr *)&client4, work.b, work.len, DNSD_UDP_BUF, false);
+    }
+    rcu_read_unlock();
+    assert_int_equal(allocations, before);
+    /* Control: the counter does see the library's allocations. */
+    dnsd_qctx_free(dnsd_qctx_new(srv, 1));
+    assert_int_equal(allocations, before + 1);
+#endif
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basic_a),
+        cmocka_unit_test(test_aaaa_rules),
+        cmocka_unit_test(test_explicit_zones),
+        cmocka_unit_test(test_zone_data),
+        cmocka_unit_test(test_negative),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_edns),
+        cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_ecs),
+        cmocka_unit_test(test_country_txt),
+        cmocka_unit_test(test_no_allocation),
+    };
+    return cmocka_run_group_tests_name("query", tests, setup, teardown);
+}
