@@ -16,7 +16,8 @@ CC ?= cc
 
 # Debian packages: what the daemon needs to build and run, what the tests
 # add, what the benchmark adds.
-RUN_PKGS   := gcc make pkg-config libldns-dev libmaxminddb-dev liburcu-dev libevent-dev
+RUN_PKGS   := gcc make pkg-config libldns-dev libmaxminddb-dev liburcu-dev libevent-dev \
+              curl ca-certificates
 TEST_PKGS  := $(RUN_PKGS) libcmocka-dev dnsutils
 BENCH_PKGS := $(TEST_PKGS) dnsperf util-linux valgrind
 
@@ -46,7 +47,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all run test check unit integ bench deps deps-test deps-bench clean codes
+.PHONY: all run test check unit integ bench deps deps-test deps-bench clean codes geodb
 
 all: $(BUILD)/dnsd
 
@@ -76,8 +77,12 @@ deps-test:
 deps-bench:
 	@tools/deps.sh $(BENCH_PKGS)
 
+# The default configuration's country database (CC0, npm registry, pinned).
+geodb:
+	@tools/fetch-geodb.sh configs/geo
+
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all geodb
 	exec $(BUILD)/dnsd -c configs/dnsd.conf
 
 # Unit and integration tests for one build ($(BUILD), $(SAN)).
