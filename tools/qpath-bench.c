@@ -1,0 +1,295 @@
+/* qpath-bench.c -- run queries through dnsd_query() in-process, with no sockets, for instruction counts.
+ *
+ *   qpath-bench -c CONFIG [-d TEXTFILE] [-B WIREFILE] [-n COUNT] [-a CLIENT] [-s SEED]
+ *
+ * Loads CONFIG with dnsd_server_load() (the daemon's own loading code),
+ * reads queries from a dnsperf text file ("name TYPE" per line) and/or a
+ * dnsperf -B wire file (2-byte big-endian length, then the message), and
+ * answers COUNT queries (default: each query once), cycling through them.
+ * CLIENT is the source address the server sees (default 127.0.0.1, which the
+ * geo database maps to no country, like dnsperf on loopback).
+ *
+ * Prints the number of queries, the responses by RCODE, and the wall time per
+ * query.  The loop is in qpath_run(), a function of its own, so that
+ *   valgrind --tool=callgrind --toggle-collect=qpath_run qpath-bench ...
+ * counts exactly the query path: the total Ir divided by COUNT is the
+ * instructions per query, without the loading.  Each query is copied into the
+ * work buffer first (dnsd_query answers in place), which adds a few
+ * instructions per query, as a real receive would.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <urcu.h>
+
+#include "dnsd/base/compiler.h"
+#include "dnsd/base/errs.h"
+#include "dnsd/query.h"
+#include "dnsd/server.h"
+
+/* All queries, back to back; offs[i]..offs[i+1] is query i. */
+struct qset {
+    uint8_t *data;
+    size_t len, cap;
+    size_t *offs;
+    size_t n, ncap;
+};
+
+F_NORETURN static void usage(void)
+{
+    fprintf(stderr, "usage: qpath-bench -c CONFIG [-d TEXTFILE] [-B WIREFILE] [-n COUNT] "
+                    "[-a CLIENT] [-s SEED]\n");
+    exit(2);
+}
+
+F_NORETURN static void die(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "qpath-bench: ");
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+static void qset_add(struct qset *q, const uint8_t *msg, size_t len)
+{
+    if (q->len + len > q->cap) {
+        q->cap = (q->cap + len) * 2;
+        q->data = realloc(q->data, q->cap);
+    }
+    if (q->n + 2 > q->ncap) {
+        q->ncap = (q->ncap + 1) * 2;
+        q->offs = realloc(q->offs, q->ncap * sizeof *q->offs);
+    }
+    if (!q->data || !q->offs)
+        die("%s", "out of memory");
+    memcpy(q->data + q->len, msg, len);
+    q->offs[q->n] = q->len;
+    q->len += len;
+    q->n++;
+    q->offs[q->n] = q->len;
+}
+
+static const struct {
+    const char *name;
+    unsigned code;
+} qtypes[] = {
+    { "A", 1 },     { "NS", 2 },     { "CNAME", 5 }, { "SOA", 6 },   { "PTR", 12 },
+    { "MX", 15 },   { "TXT", 16 },   { "AAAA", 28 }, { "SRV", 33 },  { "DS", 43 },
+    { "DNSKEY", 48 }, { "HTTPS", 65 }, { "CAA", 257 }, { "ANY", 255 },
+};
+
+static int qtype_code(const char *s)
+{
+    for (size_t i = 0; i < ARRAY_LEN(qtypes); i++)
+        if (!strcasecmp(s, qtypes[i].name))
+            return (int)qtypes[i].code;
+    if (!strncasecmp(s, "TYPE", 4) && s[4]) {
+        char *end;
+        unsigned long v = strtoul(s + 4, &end, 10);
+        if (!*end && v < 65536)
+            return (int)v;
+    }
+    return -1;
+}
+
+/* Encode "name TYPE" the way dnsperf does without -e: RD set, no OPT. */
+static bool encode_query(const char *name, int qtype, uint16_t id, uint8_t *msg, size_t *len)
+{
+    size_t n = 12;
+    memset(msg, 0, 12);
+    msg[0] = (uint8_t)(id >> 8);
+    msg[1] = (uint8_t)id;
+    msg[2] = 0x01;          /* RD */
+    msg[5] = 1;             /* QDCOUNT */
+    while (*name && strcmp(name, ".") != 0) {
+        const char *dot = strchr(name, '.');
+        size_t l = dot ? (size_t)(dot - name) : strlen(name);
+        if (l == 0 || l > 63 || n + l + 1 > 12 + 255)
+            return false;
+        msg[n++] = (uint8_t)l;
+        memcpy(msg + n, name, l);
+        n += l;
+        name += l + (dot ? 1 : 0);
+    }
+    msg[n++] = 0;
+    msg[n++] = (uint8_t)(qtype >> 8);
+    msg[n++] = (uint8_t)qtype;
+    msg[n++] = 0;
+    msg[n++] = 1;           /* IN */
+    *len = n;
+    return true;
+}
+
+static void read_text(struct qset *q, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024], name[512], type[64];
+    unsigned lineno = 0;
+    if (!f)
+        die("%s: cannot open", path);
+    while (fgets(line, sizeof line, f)) {
+        uint8_t msg[512];
+        size_t len;
+        int qtype;
+        lineno++;
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        if (sscanf(line, "%511s %63s", name, type) != 2 || (qtype = qtype_code(type)) < 0 ||
+            !encode_query(name, qtype, (uint16_t)q->n, msg, &len)) {
+            fprintf(stderr, "qpath-bench: %s:%u: not a \"name TYPE\" line\n", path, lineno);
+            exit(1);
+        }
+        qset_add(q, msg, len);
+    }
+    fclose(f);
+}
+
+static void read_wire(struct qset *q, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t hdr[2], msg[65535];
+    if (!f)
+        die("%s: cannot open", path);
+    while (fread(hdr, 1, 2, f) == 2) {
+        size_t len = (size_t)hdr[0] << 8 | hdr[1];
+        if (len > DNSD_UDP_BUF || fread(msg, 1, len, f) != len)
+            die("%s: truncated or oversized message", path);
+        qset_add(q, msg, len);
+    }
+    fclose(f);
+}
+
+struct counts {
+    uint64_t done, silent, bytes;
+    uint64_t rcode[16];
+};
+
+/* The measured loop.  noinline keeps it a function of its own for
+ * callgrind's --toggle-collect; the read-side lock is taken per batch of 64,
+ * as the workers do per receive batch. */
+__attribute__((noinline, noclone)) void qpath_run(dnsd_qctx_t *ctx, const struct qset *q, uint64_t count,
+                                         const struct sockaddr *client, struct counts *c);
+__attribute__((noinline, noclone)) void qpath_run(dnsd_qctx_t *ctx, const struct qset *q, uint64_t count,
+                                         const struct sockaddr *client, struct counts *c)
+{
+    static uint8_t buf[DNSD_UDP_BUF];
+    size_t i = 0;
+    for (uint64_t done = 0; done < count;) {
+        uint64_t batch_end = done + 64 < count ? done + 64 : count;
+        rcu_read_lock();
+        for (; done < batch_end; done++) {
+            size_t len = q->offs[i + 1] - q->offs[i];
+            memcpy(buf, q->data + q->offs[i], len);
+            size_t out = dnsd_query(ctx, client, buf, len, sizeof buf, false);
+            if (out == 0)
+                c->silent++;
+            else
+                c->rcode[buf[3] & 15]++;
+            c->bytes += out;
+            if (++i == q->n)
+                i = 0;
+        }
+        rcu_read_unlock();
+    }
+    c->done += count;
+}
+
+static const char *const rcode_names[16] = {
+    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
+    "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11", "RCODE12", "RCODE13", "RCODE14", "RCODE15",
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf = NULL, *client_str = "127.0.0.1";
+    struct qset q = { 0 };
+    long long count = -1;
+    unsigned long long seed = 1;
+    struct sockaddr_storage client;
+    int opt;
+
+    memset(&client, 0, sizeof client);
+    while ((opt = getopt(argc, argv, "c:d:B:n:a:s:")) != -1) {
+        switch (opt) {
+        case 'c': conf = optarg; break;
+        case 'd': read_text(&q, optarg); break;
+        case 'B': read_wire(&q, optarg); break;
+        case 'n': count = strtoll(optarg, NULL, 10); break;
+        case 'a': client_str = optarg; break;
+        case 's': seed = strtoull(optarg, NULL, 10); break;
+        default: usage();
+        }
+    }
+    if (!conf || optind != argc || count < -1)
+        usage();
+    if (q.n == 0 && count != 0)
+        die("%s", "no queries: give -d TEXTFILE and/or -B WIREFILE");
+    if (count < 0)
+        count = (long long)q.n;
+
+    struct sockaddr_in *sin = (struct sockaddr_in *)&client;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&client;
+    if (inet_pton(AF_INET, client_str, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(40000);
+    } else if (inet_pton(AF_INET6, client_str, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(40000);
+    } else {
+        die("%s: not an IP address", client_str);
+    }
+
+    rcu_register_thread();
+    errs_t errs = ERRS_INIT;
+    double t0 = now_s();
+    dnsd_server_t *srv = dnsd_server_load(conf, &errs);
+    if (!srv) {
+        errs_print(&errs, stderr, "qpath-bench: ");
+        return 1;
+    }
+    double t_load = now_s() - t0;
+    /* A fixed seed: the same servers are drawn on every run, so two builds
+     * take the same branches and their instruction counts compare. */
+    dnsd_qctx_t *ctx = dnsd_qctx_new(srv, seed ? seed : 1);
+    struct counts c;
+    memset(&c, 0, sizeof c);
+
+    t0 = now_s();
+    qpath_run(ctx, &q, (uint64_t)count, (const struct sockaddr *)&client, &c);
+    double t_run = now_s() - t0;
+
+    printf("queries %" PRIu64 " (%zu distinct), load %.1f ms\n", c.done, q.n, t_load * 1e3);
+    for (unsigned r = 0; r < 16; r++)
+        if (c.rcode[r])
+            printf("  %-9s %" PRIu64 "\n", rcode_names[r], c.rcode[r]);
+    if (c.silent)
+        printf("  %-9s %" PRIu64 "\n", "no-answer", c.silent);
+    if (c.done)
+        printf("average response %.1f bytes, %.0f ns per query (wall clock, %.0f q/s)\n",
+               (double)c.bytes / (double)(c.done - c.silent ? c.done - c.silent : 1),
+               t_run * 1e9 / (double)c.done, (double)c.done / (t_run > 0 ? t_run : 1e-9));
+
+    dnsd_qctx_free(ctx);
+    dnsd_server_free(srv);
+    errs_clear(&errs);
+    rcu_unregister_thread();
+    free(q.data);
+    free(q.offs);
+    return 0;
+}
