@@ -1,0 +1,131 @@
+/* geo_internal.h -- private to geo/: the flattened lookup structure, and the
+ * narrow interface through which flatten.c reads a MaxMind DB (mmdb.c).
+ *
+ * DESIGN.  geo_db_load() (flatten.c) walks the MMDB search tree once and
+ * rebuilds it as our own binary trie whose leaves carry the answer itself
+ * (country area + continent area), never a pointer into the MMDB data:
+ *
+ *   ref (uint32_t)   bit 31 clear: index of a geo_node_t in db->nodes
+ *                    bit 31 set:   a leaf; bits 0..8 country area, bits 9..11
+ *                                  continent area, bits 16..23 the depth of
+ *                                  the leaf (only in the stride tables; in
+ *                                  the trie the walk counts depth itself)
+ *
+ *   stride[fam][top 16 bits]  -> ref of the trie at depth 16, or a leaf met
+ *                                above it (with its depth, for the scope)
+ *   nodes[i].child[bit]       -> ref one bit deeper
+ *   summary[i]                -> the continent every leaf below node i shares,
+ *                                or AREA_WORLD; answers a prefix that ends
+ *                                inside a mixed subtree
+ *
+ * Equal sibling leaves are merged while building (so a leaf's depth is the
+ * shortest prefix with one answer), and identical nodes are shared
+ * (hash-consing), so the trie is a DAG; the walk does not care.  IPv4 has
+ * its own root; the IPv6 trie points at the same IPv4 subtree under ::/96
+ * and ::ffff:0:0/96 (and wherever the MMDB aliases it: 6to4, Teredo). */
+#ifndef POOLDNS_GEO_INTERNAL_H
+#define POOLDNS_GEO_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dnsd/base/errs.h"
+#include "geo/codes.h"
+#include "geo/geo.h"
+
+#define GEO_LEAF                0x80000000u
+#define GEO_LEAF_COUNTRY_MASK   0x1ffu
+#define GEO_LEAF_CONT_SHIFT     9
+#define GEO_LEAF_CONT_MASK      0x7u
+#define GEO_LEAF_DEPTH_SHIFT    16
+#define GEO_LEAF_DEPTH_MASK     0xffu
+/* Largest node index a ref can hold. */
+#define GEO_MAX_NODES           GEO_LEAF
+
+_Static_assert(AREA_COUNT <= GEO_LEAF_COUNTRY_MASK + 1, "country area must fit a leaf ref");
+_Static_assert(CODES_NCONTINENTS <= GEO_LEAF_CONT_MASK, "continent area must fit a leaf ref");
+
+/* First-level stride: the top GEO_STRIDE_BITS bits of an address index a
+ * table that jumps straight to depth 16 of the trie.  IPv4 is almost all
+ * allocated in /16s and longer, so this removes 16 of the ~20-24 dependent
+ * loads of a binary walk for the common /32 and /24 lookups, for 256 KiB
+ * per family (2^16 four-byte refs).  A wider stride (20: 4 MiB, 24: 64 MiB)
+ * would cost more memory than the whole trie for a few more saved steps;
+ * see the measurements in tools/geo-probe.c. */
+#define GEO_STRIDE_BITS         16
+#define GEO_STRIDE_SIZE         (1u << GEO_STRIDE_BITS)
+
+static inline uint32_t geo_leaf(area_t country, area_t continent)
+{
+    return GEO_LEAF | country | (uint32_t)continent << GEO_LEAF_CONT_SHIFT;
+}
+static inline area_t geo_leaf_country(uint32_t ref)
+{
+    return (area_t)(ref & GEO_LEAF_COUNTRY_MASK);
+}
+static inline area_t geo_leaf_continent(uint32_t ref)
+{
+    return (area_t)(ref >> GEO_LEAF_CONT_SHIFT & GEO_LEAF_CONT_MASK);
+}
+
+typedef struct {
+    uint32_t child[2];
+} geo_node_t;
+
+struct geo_db {
+    const uint32_t *stride[2];  /* [0] IPv4, [1] IPv6; GEO_STRIDE_SIZE refs each */
+    const geo_node_t *nodes;
+    const uint8_t *summary;     /* per node: shared continent or AREA_WORLD */
+    uint32_t root[2];           /* [0] IPv4, [1] IPv6 */
+    /* For geo_db_describe() only. */
+    size_t nnodes;
+    uint64_t networks[2];       /* leaves reachable from each root, as a tree */
+    unsigned answers;           /* distinct (country, continent) leaves */
+    unsigned ip_version;        /* of the MMDB file */
+    size_t bytes;               /* heap held by this db */
+    double load_ms;
+    char type[48];              /* MMDB database_type, truncated */
+};
+
+/* True when a full address lies in one of the special-purpose blocks that
+ * always answer the world (for tests and cross-checks; flatten.c). */
+bool geo_addr_is_special(int family, const uint8_t *addr);
+
+/* --- mmdb.c: the only file that includes <maxminddb.h> --- */
+
+typedef struct geo_mmdb geo_mmdb_t;
+
+enum { GEO_REC_NODE, GEO_REC_EMPTY, GEO_REC_DATA };
+
+typedef struct {
+    uint8_t kind;       /* GEO_REC_* */
+    uint32_t value;     /* node number (NODE) or data section offset (DATA) */
+} geo_rec_t;
+
+/* Open path (mmap).  On failure adds "path: reason" to errs, returns NULL. */
+geo_mmdb_t *geo_mmdb_open(const char *path, errs_t *errs);
+void geo_mmdb_close(geo_mmdb_t *m);
+
+unsigned geo_mmdb_ip_version(const geo_mmdb_t *m);
+uint32_t geo_mmdb_node_count(const geo_mmdb_t *m);
+/* database_type from the metadata ("" when absent), copied into buf. */
+void geo_mmdb_type(const geo_mmdb_t *m, char *buf, size_t len);
+
+/* Both records of a search-tree node.  Returns false (and adds an error)
+ * when the node number or a record is out of range. */
+bool geo_mmdb_read_node(geo_mmdb_t *m, uint32_t node, geo_rec_t rec[2], errs_t *errs);
+
+/* Decode the data record at offset into a country and continent area.
+ * Returns 1 when the record has country or continent data (even an unknown
+ * code), 0 when it has none (an ASN record...), -1 when it is corrupt (an
+ * error is added). */
+int geo_mmdb_decode(geo_mmdb_t *m, uint32_t offset, area_t *country, area_t *continent,
+                    errs_t *errs);
+
+/* libmaxminddb's own answer for a full address, for cross-checks in tests
+ * and tools/geo-probe: the decoded areas (AREA_WORLD when not found) and the
+ * MMDB netmask in the family's bits.  Returns false on a lookup error. */
+bool geo_mmdb_lookup_direct(geo_mmdb_t *m, int family, const uint8_t *addr, area_t *country,
+                            area_t *continent, unsigned *netmask);
+
+#endif
