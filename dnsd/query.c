@@ -46,10 +46,13 @@ struct dnsd_qctx {
 typedef struct {
     uint8_t *buf;
     size_t len;             /* query length */
+    size_t cap;             /* buffer size */
     size_t limit;           /* response may not go past this (OPT excluded) */
     size_t w;               /* write position */
     size_t qend;            /* end of the question; 0 if not parsed */
-    uint8_t lname[256];     /* query name, lower case, wire */
+    /* Query name, lower case, wire, zero-padded to a multiple of 8 bytes
+     * (zones_name_hash and zones_lookup read it 8 bytes at a time). */
+    uint8_t lname[256 + 8] __attribute__((aligned(8)));
     unsigned name_len;
     uint16_t qtype, qclass;
     uint16_t an, ns;        /* records written */
@@ -93,29 +96,55 @@ const dnsd_qstats_t *dnsd_qctx_stats(const dnsd_qctx_t *c) { return &c->st; }
 
 /* ---- parsing ------------------------------------------------------------- */
 
-/* Copy the question name at off, lower-cased, into t->lname.  Returns the
- * offset after it, or 0 if malformed (compression pointers are not allowed
- * in a question: there is nothing before it to point at). */
+/* Lower-case the ASCII letters of 8 bytes at once.  Label length bytes
+ * (0..63) are below 'A' and stay as they are. */
+static inline uint64_t lower8(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t low7 = w & ~high;
+    uint64_t ge_a = low7 + (0x80 - 'A') * ones;     /* high bit: byte >= 'A' */
+    uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * ones; /* high bit: byte > 'Z' */
+    uint64_t upper = ge_a & ~gt_z & ~w & high;
+    return w | (upper >> 2);
+}
+
+/* Copy the question name at off, lower-cased and zero-padded, into
+ * t->lname.  Returns the offset after it, or 0 if malformed (compression
+ * pointers are not allowed in a question: there is nothing before it to
+ * point at). */
 static size_t parse_qname(txn_t *t, size_t off)
 {
+    size_t start = off;
     unsigned n = 0;
     for (;;) {
         if (off >= t->len)
             return 0;
         uint8_t l = t->buf[off];
-        if (l > DNS_MAX_LABEL || n + l + 1 > DNS_MAX_NAME)
+        if (l > DNS_MAX_LABEL)
             return 0;
-        if (off + 1 + l > t->len)
+        n += 1u + l;
+        off += 1u + l;
+        if (n > DNS_MAX_NAME || off > t->len)
             return 0;
-        t->lname[n++] = l;
-        off++;
         if (!l)
             break;
-        for (unsigned i = 0; i < l; i++)
-            t->lname[n++] = wire_lower(t->buf[off + i]);
-        off += l;
     }
     t->name_len = n;
+    unsigned words = (n + 7u) / 8u;
+    if (unlikely(start + words * 8u > t->cap)) {
+        /* Too close to the end of the buffer to read whole words. */
+        for (unsigned i = 0; i < n; i++)
+            t->lname[i] = wire_lower(t->buf[start + i]);
+        memset(t->lname + n, 0, words * 8 - n);
+        return off;
+    }
+    /* The last word may reach past the name: the padding is cleared below. */
+    for (unsigned i = 0; i < words; i++) {
+        uint64_t w;
+        memcpy(&w, t->buf + start + 8 * i, 8);
+        memcpy(t->lname + 8 * i, &(uint64_t){ lower8(w) }, 8);
+    }
+    memset(t->lname + n, 0, words * 8 - n);
     return off;
 }
 
@@ -259,6 +288,25 @@ static bool put_rrset(txn_t *t, uint16_t ptr, const zone_rrset_t *rs, uint16_t *
     return true;
 }
 
+/* Address records from the snapshot, all owned by the query name.  Inlined
+ * with a constant len so each copy is a couple of moves. */
+static inline __attribute__((always_inline)) void put_addrs(txn_t *t, const uint8_t **rr, unsigned n,
+                                                            size_t len)
+{
+    if (t->w + n * (2 + len) > t->limit) {
+        t->tc = true;
+        return;
+    }
+    uint8_t *p = t->buf + t->w;
+    for (unsigned i = 0; i < n; i++, p += 2 + len) {
+        p[0] = 0xc0;
+        p[1] = DNS_HDR_LEN;
+        memcpy(p + 2, rr[i], len);
+    }
+    t->w += n * (2 + len);
+    t->an = (uint16_t)(t->an + n);
+}
+
 /* Negative answer: the zone's SOA in the authority section. */
 static void put_soa(txn_t *t, const qname_info_t *qi)
 {
@@ -328,12 +376,10 @@ static void answer_pool(dnsd_qctx_t *ctx, txn_t *t, const qname_info_t *qi, cons
     }
     const uint8_t *rr[WSNAP_MAX_ANSWERS];
     unsigned n = wsnap_pick(d->snap, tab, &ctx->rng, rr);
-    size_t rrlen = fam == WSNAP_V4 ? WSNAP_RR_V4 : WSNAP_RR_V6;
-    for (unsigned i = 0; i < n; i++) {
-        if (!put_rr(t, DNS_HDR_LEN, rr[i], rrlen))
-            return;
-        t->an++;
-    }
+    if (fam == WSNAP_V4)
+        put_addrs(t, rr, n, WSNAP_RR_V4);
+    else
+        put_addrs(t, rr, n, WSNAP_RR_V6);
 }
 
 static size_t fmt_addr(const client_loc_t *loc, char *out, size_t len)
@@ -407,8 +453,15 @@ static void answer(dnsd_qctx_t *ctx, txn_t *t, const struct sockaddr *client)
         t->rcode = DNS_RCODE_REFUSED;
         return;
     }
-    qname_info_t qi;
-    zones_classify(ctx->srv->zones, t->lname, t->name_len, &qi);
+    qname_info_t slow;
+    const zones_t *zs = ctx->srv->zones;
+    const qname_info_t *found = zones_lookup(zs, t->lname, t->name_len, zones_name_hash(t->lname, t->name_len));
+    if (!found) {
+        /* Not an existing name: outside every zone, or NXDOMAIN. */
+        zones_classify(zs, t->lname, t->name_len, &slow);
+        found = &slow;
+    }
+    const qname_info_t qi = *found;
     if (qi.kind == QK_OUTSIDE) {
         t->rcode = DNS_RCODE_REFUSED;
         return;
@@ -471,6 +524,7 @@ size_t dnsd_query(dnsd_qctx_t *ctx, const struct sockaddr *client, uint8_t *buf,
     /* Only the fields read before being written need clearing. */
     t.buf = buf;
     t.len = len;
+    t.cap = cap;
     t.qend = 0;
     t.an = t.ns = 0;
     t.rcode = DNS_RCODE_NOERROR;

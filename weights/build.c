@@ -30,12 +30,15 @@
  * One order allows only a few answer sets per server (with 10 equal servers
  * and 4 answers, 5 sets), and never puts neighbours in that order together;
  * one order chosen at random per query from several multiplies the variety.
- * Small tables (most countries) keep many orders, which costs little memory
- * (12 bytes per server per order); large tables already vary plenty and keep
- * few, bounding memory for 100,000-server snapshots. */
+ * But every order is memory a query may touch (about 24 bytes per server),
+ * and cache misses are most of what a draw costs (measured with perf on
+ * dnsd under dnsperf).  So a table keeps about 128 server-orders: up to 16
+ * orders for a country with a handful of servers, 2 for large zones, which
+ * vary plenty through the random start alone. */
 static uint32_t orders_for(uint32_t n)
 {
-    return n <= 64 ? 32 : n <= 1024 ? 8 : n <= 16384 ? 4 : 2;
+    uint32_t o = n ? 128 / n : 16;
+    return o < 2 ? 2 : o > 16 ? 16 : o;
 }
 
 typedef struct {
@@ -58,6 +61,33 @@ static void shuffle_u32(rng_t *r, uint32_t *v, uint32_t n)
         uint32_t t = v[i - 1];
         v[i - 1] = v[j];
         v[j] = t;
+    }
+}
+
+/* The bucket index of every order (see internal.h). */
+static void build_buckets(wtable_t *t)
+{
+    uint64_t span = (uint64_t)t->k * WSNAP_UNIT;
+    uint32_t s = 0;
+    /* Widest power-of-two bucket that still gives >= 4 buckets per slot. */
+    while (s < 31 && (span >> (s + 1)) >= 4ull * t->nrest)
+        s++;
+    t->bshift = s;
+    t->nbuckets = (uint32_t)((span + (1ull << s) - 1) >> s);
+    t->bucket = xmalloc((size_t)t->norders * t->nbuckets * sizeof *t->bucket);
+    for (uint32_t r = 0; r < t->norders; r++) {
+        const wslot_t *sl = t->slots + (size_t)r * t->nrest;
+        uint32_t *bk = t->bucket + (size_t)r * t->nbuckets;
+        uint32_t first = 0;
+        for (uint32_t bi = 0; bi < t->nbuckets; bi++) {
+            uint64_t start = (uint64_t)bi << s, last = ((uint64_t)(bi + 1) << s) - 1;
+            if (last >= span)
+                last = span - 1;
+            /* Slot containing start: the first whose end is past it. */
+            while (sl[first].end <= start)
+                first++;
+            bk[bi] = sl[first].end > last ? sl[first].id : (WSNAP_BUCKET_SCAN | first);
+        }
     }
 }
 
@@ -101,7 +131,7 @@ static wtable_t *table_new(bctx_t *b, area_t area, int fam, const uint32_t *ids,
     /* Server c is certain when its inclusion probability (k - c) * w / W
      * reaches 1, W being the weight of those not yet certain. */
     while (c < k && (uint64_t)wk[c].w * (k - c) >= total) {
-        t->certain[c] = wk[c].pos;
+        t->certain[c] = ids[wk[c].pos];
         t->incl[wk[c].pos] = 1.0;
         total -= wk[c].w;
         c++;
@@ -112,31 +142,32 @@ static wtable_t *table_new(bctx_t *b, area_t area, int fam, const uint32_t *ids,
     if (t->k) {
         uint32_t nr = t->nrest;
         t->norders = orders_for(nr);
-        t->order = xmalloc((size_t)t->norders * nr * sizeof *t->order);
-        t->cum = xmalloc((size_t)t->norders * (nr + 1) * sizeof *t->cum);
+        t->slots = xmalloc((size_t)t->norders * nr * sizeof *t->slots);
+        uint32_t *ord = xmalloc(nr * sizeof *ord);
         for (uint32_t i = c; i < n; i++)
             t->incl[wk[i].pos] = (double)t->k * wk[i].w / (double)total;
         for (uint32_t r = 0; r < t->norders; r++) {
-            uint32_t *ord = t->order + (size_t)r * nr;
-            uint64_t *cum = t->cum + (size_t)r * (nr + 1);
+            wslot_t *sl = t->slots + (size_t)r * nr;
             for (uint32_t i = 0; i < nr; i++)
-                ord[i] = wk[c + i].pos;
+                ord[i] = ids[wk[c + i].pos];
             shuffle_u32(&b->rng, ord, nr);
             uint64_t acc = 0;
-            cum[0] = 0;
             for (uint32_t i = 0; i < nr; i++) {
-                acc += weight_of(b, fam, ids[ord[i]]);
+                acc += weight_of(b, fam, ord[i]);
                 /* floor(k * UNIT * acc / W): exact integer arithmetic, so
-                 * the last entry is exactly k * UNIT. */
-                cum[i + 1] = (uint64_t)((unsigned __int128)acc * t->k * WSNAP_UNIT / total);
+                 * the last end is exactly k * UNIT. */
+                sl[i].end = (uint32_t)((unsigned __int128)acc * t->k * WSNAP_UNIT / total);
+                sl[i].id = ord[i];
             }
         }
+        free(ord);
+        build_buckets(t);
     }
     free(wk);
     b->s->tables = xreallocarray(b->s->tables, b->s->ntables + 1, sizeof *b->s->tables);
     b->s->tables[b->s->ntables++] = t;
     b->s->bytes += sizeof *t + n * (sizeof *t->servers + sizeof *t->incl) + c * sizeof *t->certain +
-                   (size_t)t->norders * (t->nrest * sizeof *t->order + (t->nrest + 1) * sizeof *t->cum);
+                   (size_t)t->norders * (t->nrest * sizeof *t->slots + t->nbuckets * sizeof *t->bucket);
     return t;
 }
 
@@ -321,8 +352,8 @@ void wsnap_free(wsnap_t *s)
         free(t->servers);
         free(t->incl);
         free(t->certain);
-        free(t->order);
-        free(t->cum);
+        free(t->slots);
+        free(t->bucket);
         free(t);
     }
     free(s->tables);

@@ -8,9 +8,21 @@
 
 /* One answer slot on the cumulative scale used by systematic sampling: a
  * table's cumulative inclusion probabilities run from 0 to k * WSNAP_UNIT.
- * 2^32 keeps rounding far below anything measurable (a server's share is
- * off by at most 2^-32 of one answer) while k * unit fits easily in 64 bits. */
-#define WSNAP_UNIT ((uint64_t)1 << 32)
+ * 2^27 keeps rounding far below anything measurable (a server's share is
+ * off by at most 2^-27 of one answer) while k * unit <= 2^31 fits in 32
+ * bits, which halves the memory a draw touches. */
+#define WSNAP_UNIT ((uint32_t)1 << 27)
+
+/* One server on the line of an order: where its interval ends. */
+typedef struct {
+    uint32_t end;           /* cumulative inclusion up to and with it */
+    uint32_t id;            /* family-local server id */
+} wslot_t;
+
+/* Bucket entries: a server id when the whole bucket lies inside one
+ * server's interval (one memory access answers the draw), else this flag
+ * and the slot where the bucket starts. */
+#define WSNAP_BUCKET_SCAN 0x80000000u
 
 struct wtable {
     area_t area;            /* zone these servers came from */
@@ -18,13 +30,19 @@ struct wtable {
     uint32_t n;             /* servers in the table */
     uint32_t *servers;      /* family-local server ids, n of them */
     double *incl;           /* inclusion probability per position */
-    uint32_t ncertain;      /* positions in every answer */
-    uint32_t *certain;
+    uint32_t ncertain;      /* servers in every answer */
+    uint32_t *certain;      /* their family-local ids */
     uint32_t k;             /* systematic draws among the rest */
     uint32_t nrest;
     uint32_t norders;       /* independent shuffles of the rest */
-    uint32_t *order;        /* norders x nrest positions */
-    uint64_t *cum;          /* norders x (nrest + 1): cum[0] = 0 ... k * UNIT */
+    wslot_t *slots;         /* norders x nrest; the last end is k * UNIT */
+    /* Bucket index over the cumulative scale, so a draw needs no search:
+     * bucket b covers [b << bshift, (b + 1) << bshift).  With about 4
+     * buckets per server most buckets lie inside one server's interval and
+     * name it directly; the others give the slot to scan from. */
+    uint32_t bshift;
+    uint32_t nbuckets;      /* per order */
+    uint32_t *bucket;       /* norders x nbuckets */
     const uint32_t *orig;   /* family-local id -> index given to wsnap_build */
 };
 

@@ -12,36 +12,37 @@
  * binary searches, a shuffle of at most WSNAP_MAX_ANSWERS entries. */
 #include "weights/internal.h"
 
-/* Largest i in [lo, n) with cum[i] <= p (cum[0] = 0 <= p always). */
-static inline uint32_t find_slot(const uint64_t *cum, uint32_t lo, uint32_t n, uint64_t p)
-{
-    uint32_t hi = n; /* answer < hi */
-    while (hi - lo > 1) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (cum[mid] <= p)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-unsigned wtable_pick_index(const wtable_t *t, rng_t *rng, uint32_t *out)
+/* Family-local ids of the servers for one answer, in random order. */
+static inline unsigned pick_ids(const wtable_t *t, rng_t *rng, uint32_t *out)
 {
     unsigned n = 0;
     for (uint32_t i = 0; i < t->ncertain; i++)
         out[n++] = t->certain[i];
     if (t->k) {
         uint64_t r = rng_next(rng);
-        uint64_t u = r >> 32;  /* start in [0, UNIT) */
+        uint32_t u = (uint32_t)(r >> 37); /* start in [0, UNIT) */
         uint32_t o = (uint32_t)(((uint64_t)(uint32_t)r * t->norders) >> 32);
-        const uint64_t *cum = t->cum + (size_t)o * (t->nrest + 1);
-        const uint32_t *ord = t->order + (size_t)o * t->nrest;
-        uint32_t slot = 0;
-        for (uint32_t j = 0; j < t->k; j++) {
-            slot = find_slot(cum, slot, t->nrest, u + j * WSNAP_UNIT);
-            out[n++] = ord[slot];
+        const wslot_t *sl = t->slots + (size_t)o * t->nrest;
+        const uint32_t *bk = t->bucket + (size_t)o * t->nbuckets;
+        const uint32_t k = t->k, shift = t->bshift;
+        uint32_t e[WSNAP_MAX_ANSWERS];
+        /* All bucket loads first: they are independent, so their cache
+         * misses overlap instead of queueing behind each other. */
+        for (uint32_t j = 0; j < k; j++)
+            e[j] = bk[(u + j * WSNAP_UNIT) >> shift];
+        for (uint32_t j = 0; j < k; j++) {
+            if (e[j] & WSNAP_BUCKET_SCAN) {
+                /* The bucket holds a boundary: scan from its first slot
+                 * (the last slot ends at k * UNIT > p, ending the scan). */
+                uint32_t p = u + j * WSNAP_UNIT;
+                const wslot_t *x = sl + (e[j] & ~WSNAP_BUCKET_SCAN);
+                while (x->end <= p)
+                    x++;
+                e[j] = x->id;
+            }
+            out[n + j] = e[j];
         }
+        n += k;
     }
     /* Random order: the draws above come out in the table's order, and the
      * certain servers first. */
@@ -62,13 +63,21 @@ unsigned wtable_pick_index(const wtable_t *t, rng_t *rng, uint32_t *out)
     return n;
 }
 
+unsigned wtable_pick_servers(const wtable_t *t, rng_t *rng, uint32_t *out)
+{
+    unsigned n = pick_ids(t, rng, out);
+    for (unsigned i = 0; i < n; i++)
+        out[i] = t->orig[out[i]];
+    return n;
+}
+
 unsigned wsnap_pick(const wsnap_t *s, const wtable_t *t, rng_t *rng, const uint8_t **out)
 {
-    uint32_t pos[WSNAP_MAX_ANSWERS];
-    unsigned n = wtable_pick_index(t, rng, pos);
+    uint32_t id[WSNAP_MAX_ANSWERS];
+    unsigned n = pick_ids(t, rng, id);
     size_t rrlen = t->family == WSNAP_V4 ? WSNAP_RR_V4 : WSNAP_RR_V6;
     const uint8_t *rr = s->rr[t->family];
     for (unsigned i = 0; i < n; i++)
-        out[i] = rr + (size_t)t->servers[pos[i]] * rrlen;
+        out[i] = rr + (size_t)id[i] * rrlen;
     return n;
 }

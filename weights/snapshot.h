@@ -107,8 +107,8 @@ uint32_t wtable_size(const wtable_t *t);
  * WSNAP_MAX_ANSWERS) and returns how many.  No allocation, no system call. */
 unsigned wsnap_pick(const wsnap_t *s, const wtable_t *t, rng_t *rng, const uint8_t **out);
 
-/* Same, returning server indices into the table's server list (tests). */
-unsigned wtable_pick_index(const wtable_t *t, rng_t *rng, uint32_t *out);
+/* Same, returning the servers' indices as given to wsnap_build (tests). */
+unsigned wtable_pick_servers(const wtable_t *t, rng_t *rng, uint32_t *out);
 /* Server number (as given to wsnap_build) of the table's i-th server. */
 uint32_t wtable_server(const wtable_t *t, uint32_t i);
 /* Inclusion probability of the table's i-th server (tests). */

@@ -9,6 +9,9 @@
 #include "dnsd/base/alloc.h"
 #include "dnsd/base/wire.h"
 
+/* Room for a subzone number as text. */
+#define WIRE_NUM_LEN 12
+
 /* ---- names ------------------------------------------------------------- */
 
 static uint32_t name_hash(const uint8_t *name, unsigned len)
@@ -442,6 +445,8 @@ static bool finish_zone(zone_t *z, errs_t *errs)
     return true;
 }
 
+static void build_name_index(zones_t *zs);
+
 zones_t *zones_load(const zones_spec_t *specs, unsigned n, char *const *vendors, unsigned nvendors,
                     unsigned subzones, errs_t *errs)
 {
@@ -498,13 +503,118 @@ zones_t *zones_load(const zones_spec_t *specs, unsigned n, char *const *vendors,
         zones_free(zs);
         return NULL;
     }
+    build_name_index(zs);
     return zs;
+}
+
+/* ---- the name index ------------------------------------------------------ */
+
+typedef struct {
+    zones_t *zs;
+    uint8_t *arena;
+    size_t arena_len, arena_cap;
+    size_t cap;
+} nidx_t;
+
+/* Add a name (lower-case wire) if it classifies as something that exists. */
+static void index_name(nidx_t *x, const uint8_t *name, unsigned len)
+{
+    zones_t *zs = x->zs;
+    qname_info_t qi;
+    zones_classify(zs, name, len, &qi);
+    if (qi.kind == QK_OUTSIDE || (qi.kind == QK_OTHER && !qi.node))
+        return;
+    size_t padded = (len + 7u) & ~7u;
+    if (x->arena_len + padded > x->arena_cap) {
+        x->arena_cap = x->arena_cap ? x->arena_cap * 2 : 16384;
+        x->arena = xrealloc(x->arena, x->arena_cap);
+    }
+    memset(x->arena + x->arena_len, 0, padded);
+    memcpy(x->arena + x->arena_len, name, len);
+    if (zs->nnames == x->cap) {
+        x->cap = x->cap ? x->cap * 2 : 1024;
+        zs->names = xreallocarray(zs->names, x->cap, sizeof *zs->names);
+    }
+    struct zname *e = &zs->names[zs->nnames++];
+    e->hash = zones_name_hash(x->arena + x->arena_len, len);
+    e->name = (const uint8_t *)(uintptr_t)x->arena_len; /* offset until the arena stops moving */
+    e->len = len;
+    e->info = qi;
+    x->arena_len += padded;
+}
+
+/* name = prefix labels + apex. */
+static void index_under(nidx_t *x, const zone_t *z, const char *l1, const char *l2)
+{
+    uint8_t w[256];
+    unsigned n = 0;
+    const char *labels[2] = { l1, l2 };
+    for (unsigned i = 0; i < 2; i++) {
+        if (!labels[i])
+            continue;
+        size_t l = strlen(labels[i]);
+        if (n + 1 + l + z->apex_len > 255)
+            return;
+        w[n++] = (uint8_t)l;
+        memcpy(w + n, labels[i], l);
+        n += (unsigned)l;
+    }
+    memcpy(w + n, z->apex, z->apex_len);
+    index_name(x, w, n + z->apex_len);
+}
+
+static void build_name_index(zones_t *zs)
+{
+    nidx_t x = { .zs = zs };
+    char num[WIRE_NUM_LEN];
+    for (unsigned zi = 0; zi < zs->n; zi++) {
+        const zone_t *z = &zs->v[zi];
+        /* The pool's names: [N.][AREA|VENDOR.]apex and _country.apex. */
+        for (int sub = -1; sub < (int)zs->subzones; sub++) {
+            const char *nl = NULL;
+            if (sub >= 0) {
+                snprintf(num, sizeof num, "%d", sub);
+                nl = num;
+            }
+            index_under(&x, z, nl, NULL);
+            for (unsigned a = 1; a < AREA_COUNT; a++)
+                index_under(&x, z, nl, codes_area_name((area_t)a));
+            for (unsigned v = 0; v < zs->nvendors; v++)
+                index_under(&x, z, nl, zs->vendors[v]);
+        }
+        index_under(&x, z, "_country", NULL);
+        /* Every name of the zone file (pool names among them are already
+         * in and are skipped below). */
+        for (unsigned i = 0; i < z->nnodes; i++) {
+            qname_info_t qi;
+            zones_classify(zs, z->nodes[i].name, z->nodes[i].name_len, &qi);
+            if (qi.kind == QK_OTHER)
+                index_name(&x, z->nodes[i].name, z->nodes[i].name_len);
+        }
+    }
+    zs->name_arena = x.arena;
+    uint32_t size = 16;
+    while (size < zs->nnames * 2u)
+        size *= 2;
+    zs->name_slots = xcalloc(size, sizeof *zs->name_slots);
+    zs->name_mask = size - 1;
+    for (unsigned i = 0; i < zs->nnames; i++) {
+        struct zname *e = &zs->names[i];
+        e->name = x.arena + (uintptr_t)e->name;
+        uint32_t k = (uint32_t)e->hash & zs->name_mask;
+        while (zs->name_slots[k])
+            k = (k + 1) & zs->name_mask;
+        zs->name_slots[k] = i + 1;
+    }
 }
 
 void zones_free(zones_t *zs)
 {
     if (!zs)
         return;
+    free(zs->names);
+    free(zs->name_slots);
+    free(zs->name_arena);
     for (unsigned i = 0; i < zs->n; i++)
         free_zone(&zs->v[i]);
     for (unsigned i = 0; i < zs->nvendors; i++)

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dnsd/base/errs.h"
 #include "geo/codes.h"
@@ -55,12 +56,22 @@ typedef struct {
     uint32_t serial;
 } zone_t;
 
+struct zname;
+
 typedef struct {
     zone_t *v;
     unsigned n;
     char **vendors;         /* labels that answer like the apex */
     unsigned nvendors;
     unsigned subzones;      /* numbered subzones 0..subzones-1 */
+    /* Every name a query can hit that exists (pool names, _country, zone
+     * file names), classified once at load: the query path finds them with
+     * one hash probe.  Open addressing; slots hold entry index + 1. */
+    struct zname *names;
+    unsigned nnames;
+    uint32_t *name_slots;
+    uint32_t name_mask;
+    uint8_t *name_arena;    /* names, each zero-padded to 8 bytes */
 } zones_t;
 
 /* What a zone set is made of. */
@@ -97,6 +108,52 @@ typedef struct {
 /* Classify a lower-case wire name of name_len bytes (already validated). */
 void zones_classify(const zones_t *zs, const uint8_t *lname, unsigned name_len,
                     qname_info_t *out) F_HOT;
+
+/* ---- the name index -------------------------------------------------- */
+
+struct zname {
+    uint64_t hash;
+    const uint8_t *name;    /* in name_arena, zero-padded to a multiple of 8 */
+    unsigned len;
+    qname_info_t info;
+};
+
+static inline uint64_t zones_load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* Hash of a lower-case wire name stored zero-padded to a multiple of 8
+ * bytes: one multiply per 8 bytes. */
+static inline uint64_t zones_name_hash(const uint8_t *padded, unsigned len)
+{
+    uint64_t h = len * 0x9e3779b97f4a7c15ull;
+    for (unsigned i = 0; i < len; i += 8) {
+        h = (h ^ zones_load64(padded + i)) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
+/* The classification of an existing name, or NULL: the name is under no
+ * apex or does not exist (callers then use zones_classify).  padded as for
+ * zones_name_hash. */
+static inline const qname_info_t *zones_lookup(const zones_t *zs, const uint8_t *padded, unsigned len,
+                                               uint64_t hash)
+{
+    uint32_t i = (uint32_t)hash & zs->name_mask;
+    for (;;) {
+        uint32_t s = zs->name_slots[i];
+        if (!s)
+            return NULL;
+        const struct zname *e = &zs->names[s - 1];
+        if (e->hash == hash && e->len == len && !memcmp(e->name, padded, len))
+            return &e->info;
+        i = (i + 1) & zs->name_mask;
+    }
+}
 
 /* The node for an exact lower-case wire name in z, or NULL. */
 const zone_node_t *zone_find_node(const zone_t *z, const uint8_t *lname, unsigned name_len);

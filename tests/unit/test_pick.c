@@ -40,10 +40,10 @@ static void draw(const wtable_t *t, unsigned k, unsigned n, uint64_t *count, uin
     rng_seed(&r, 12345);
     uint32_t out[WSNAP_MAX_ANSWERS];
     for (unsigned d = 0; d < DRAWS; d++) {
-        unsigned m = wtable_pick_index(t, &r, out);
+        unsigned m = wtable_pick_servers(t, &r, out);
         assert_int_equal(m, k < n ? k : n);
         for (unsigned i = 0; i < m; i++) {
-            uint32_t srv = wtable_server(t, out[i]);
+            uint32_t srv = out[i];
             for (unsigned j = 0; j < i; j++)
                 assert_int_not_equal(out[j], out[i]);
             count[srv]++;
@@ -134,7 +134,8 @@ static void test_variety(void **state)
 {
     (void)state;
     /* 10 equal servers, 4 per answer: one fixed order allows only 5
-     * different answer sets; the stored orders give many more (210 exist). */
+     * different answer sets; the stored orders (12 here) give many more
+     * (210 exist). */
     uint32_t speeds[10];
     for (unsigned i = 0; i < 10; i++)
         speeds[i] = 1000;
@@ -146,15 +147,15 @@ static void test_variety(void **state)
     unsigned distinct = 0;
     for (unsigned d = 0; d < 10000; d++) {
         uint32_t out[WSNAP_MAX_ANSWERS];
-        unsigned m = wtable_pick_index(t, &r, out), mask = 0;
+        unsigned m = wtable_pick_servers(t, &r, out), mask = 0;
         for (unsigned i = 0; i < m; i++)
-            mask |= 1u << wtable_server(t, out[i]);
+            mask |= 1u << out[i];
         if (!seen[mask]) {
             seen[mask] = 1;
             distinct++;
         }
     }
-    if (distinct < 100)
+    if (distinct < 40)
         fail_msg("only %u distinct answer sets", distinct);
     wsnap_free(s);
 }
