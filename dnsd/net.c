@@ -27,7 +27,9 @@ static int make_socket(const conf_listen_t *l, int type, bool reuseport, bool pk
                        errs_t *errs)
 {
     int fam = l->addr.ss_family;
-    int fd = socket(fam, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    /* UDP sockets block: their threads wait in recvmmsg.  TCP listeners are
+     * non-blocking: an event loop drives them. */
+    int fd = socket(fam, type | (type == SOCK_STREAM ? SOCK_NONBLOCK : 0) | SOCK_CLOEXEC, 0);
     const char *proto = type == SOCK_DGRAM ? "UDP" : "TCP";
     if (fd < 0) {
         errs_add(errs, file, l->line, "listen %s (%s): socket: %s", l->text, proto, strerror(errno));
