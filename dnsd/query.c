@@ -191,7 +191,7 @@ static bool parse_ecs(txn_t *t, const uint8_t *p, uint16_t olen)
 }
 
 /* The OPT record at off (after its owner name).  Returns false on FORMERR. */
-static bool parse_opt(txn_t *t, size_t off, size_t rdlen)
+static bool parse_opt(txn_t *t, size_t off, size_t rdlen, bool use_ecs)
 {
     const uint8_t *p = t->buf + off;
     t->udp_size = wire_get16(p + 2);
@@ -206,33 +206,64 @@ static bool parse_opt(txn_t *t, size_t off, size_t rdlen)
         uint16_t code = wire_get16(o), olen = wire_get16(o + 2);
         if ((size_t)(end - o - 4) < olen)
             return false;
-        if (code == EDNS_OPT_ECS && !parse_ecs(t, o + 4, olen))
+        if (code == EDNS_OPT_ECS && use_ecs && !parse_ecs(t, o + 4, olen))
             return false;
         o += 4 + olen;
     }
     return true;
 }
 
+/* Skip count records (owner, TYPE CLASS TTL RDLEN RDATA) from off; returns
+ * the offset after them, 0 if they run past the message. */
+static size_t skip_rrs(const txn_t *t, size_t off, unsigned count)
+{
+    for (unsigned i = 0; i < count; i++) {
+        off = skip_name(t, off);
+        if (!off || off + 10 > t->len)
+            return 0;
+        off += 10u + wire_get16(t->buf + off + 8);
+        if (off > t->len)
+            return 0;
+    }
+    return off;
+}
+
 /* Returns the rcode to answer with when the query is not answerable as
- * such (FORMERR...), or -1 when it is; -2 means drop. */
-static int parse_query(txn_t *t)
+ * such (FORMERR, NOTIMP, BADVERS), -1 when it is, -2 to drop it.  The OPT
+ * record is looked for even in queries refused that way, because a reply
+ * to a query with OPT must carry one (RFC 6891 6.1.1, 7); only a message
+ * whose sections cannot be walked gets a reply without it.  use_ecs: when
+ * false the Client Subnet option is ignored altogether (RFC 7871 7.2.2). */
+static int parse_query(txn_t *t, bool use_ecs)
 {
     const uint8_t *b = t->buf;
     if (t->len < DNS_HDR_LEN || (b[DNS_OFF_FLAGS1] & DNS_F_QR))
         return -2;
-    if ((b[DNS_OFF_FLAGS1] & DNS_F_OPCODE) != 0)
-        return DNS_RCODE_NOTIMP;
-    if (wire_get16(b + DNS_OFF_QD) != 1)
+    unsigned qd = wire_get16(b + DNS_OFF_QD);
+    size_t off = DNS_HDR_LEN;
+    if (qd >= 1) {
+        off = parse_qname(t, off);
+        if (!off || off + 4 > t->len)
+            return DNS_RCODE_FORMERR;
+        t->qtype = wire_get16(b + off);
+        t->qclass = wire_get16(b + off + 2);
+        t->qend = off + 4;
+        off += 4;
+        for (unsigned i = 1; i < qd; i++) {
+            off = skip_name(t, off);
+            if (!off || off + 4 > t->len)
+                return DNS_RCODE_FORMERR;
+            off += 4;
+        }
+    }
+    /* Answer and authority records do not belong in a query, except the
+     * client's SOA in the authority section of an IXFR request (RFC 1995
+     * 3): walk over them to find the OPT, then refuse them below. */
+    unsigned an = wire_get16(b + DNS_OFF_AN), ns = wire_get16(b + DNS_OFF_NS);
+    off = skip_rrs(t, off, an + ns);
+    if (!off)
         return DNS_RCODE_FORMERR;
-    size_t off = parse_qname(t, DNS_HDR_LEN);
-    if (!off || off + 4 > t->len)
-        return DNS_RCODE_FORMERR;
-    t->qtype = wire_get16(b + off);
-    t->qclass = wire_get16(b + off + 2);
-    t->qend = off + 4;
-    if (wire_get16(b + DNS_OFF_AN) || wire_get16(b + DNS_OFF_NS))
-        return DNS_RCODE_FORMERR;
-    off = t->qend;
+    bool bad_opt = false;
     for (unsigned i = 0, ar = wire_get16(b + DNS_OFF_AR); i < ar; i++) {
         size_t owner = off;
         off = skip_name(t, off);
@@ -244,13 +275,17 @@ static int parse_query(txn_t *t)
         if (wire_get16(b + off) == DNS_T_OPT) {
             /* RFC 6891 6.1.1: one OPT, owned by the root. */
             if (t->edns || off != owner + 1 || b[owner] != 0)
-                return DNS_RCODE_FORMERR;
+                bad_opt = true;
+            else if (!parse_opt(t, off, rdlen, use_ecs))
+                bad_opt = true;
             t->edns = true;
-            if (!parse_opt(t, off, rdlen))
-                return DNS_RCODE_FORMERR;
         }
         off += 10 + rdlen;
     }
+    if ((b[DNS_OFF_FLAGS1] & DNS_F_OPCODE) != 0)
+        return DNS_RCODE_NOTIMP;
+    if (qd != 1 || bad_opt || an || (ns && t->qtype != DNS_T_IXFR))
+        return DNS_RCODE_FORMERR;
     if (t->rcode == DNS_RCODE_BADVERS)
         return DNS_RCODE_BADVERS;
     /* Types that only make sense in other places of a message. */
@@ -535,12 +570,12 @@ size_t dnsd_query(dnsd_qctx_t *ctx, const struct sockaddr *client, uint8_t *buf,
     ctx->st.queries++;
     if (tcp)
         ctx->st.tcp++;
-    int rc = parse_query(&t);
+    const dnsd_server_t *srv = ctx->srv;
+    int rc = parse_query(&t, srv->ecs);
     if (rc == -2) {
         ctx->st.dropped++;
         return 0;
     }
-    const dnsd_server_t *srv = ctx->srv;
     size_t max = tcp ? DNSD_TCP_BUF : t.edns ? (t.udp_size > 512 ? t.udp_size : 512) : 512;
     if (!tcp && max > DNSD_UDP_MAX)
         max = DNSD_UDP_MAX;
@@ -555,13 +590,10 @@ size_t dnsd_query(dnsd_qctx_t *ctx, const struct sockaddr *client, uint8_t *buf,
         t.rcode = (unsigned)rc;
         /* Echo the question when it was understood; not for NOTIMP, whose
          * question section may not even be a question. */
-        if (rc == DNS_RCODE_NOTIMP || !t.qend) {
+        if (rc == DNS_RCODE_NOTIMP || !t.qend || wire_get16(buf + DNS_OFF_QD) != 1) {
             t.qend = DNS_HDR_LEN;
             wire_put16(buf + DNS_OFF_QD, 0);
         }
-        /* A malformed OPT is not echoed back. */
-        if (rc == DNS_RCODE_FORMERR)
-            t.edns = false;
         t.w = t.qend;
     } else {
         t.w = t.qend;

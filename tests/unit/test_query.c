@@ -444,6 +444,16 @@ static void test_negative(void **state)
     mkq(&p, "pool.example.org", DNS_T_IXFR);
     run(&p, &r, false, NULL);
     assert_int_equal(r.rcode, DNS_RCODE_REFUSED);
+    /* A real IXFR request carries the client's SOA in the authority
+     * section (RFC 1995 3): still REFUSED, not FORMERR. */
+    mkq(&p, "pool.example.org", DNS_T_IXFR);
+    static const uint8_t soa[] = { 0xc0, 0x0c, 0, 6, 0, 1, 0, 0, 0, 0, 0, 22, 0, 0,
+                                   0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    memcpy(p.b + p.len, soa, sizeof soa);
+    p.len += sizeof soa;
+    wire_put16(p.b + 8, 1);
+    run(&p, &r, true, NULL);
+    assert_int_equal(r.rcode, DNS_RCODE_REFUSED);
     q_header(&p, 1, 0, 1); /* class CH */
     q_name(&p, "pool.example.org");
     q_u16(&p, DNS_T_TXT);
@@ -452,7 +462,7 @@ static void test_negative(void **state)
     assert_int_equal(r.rcode, DNS_RCODE_REFUSED);
 }
 
-static void expect_rcode(pkt_t *p, unsigned rcode)
+static resp_t expect_rcode(pkt_t *p, unsigned rcode)
 {
     resp_t r;
     run(p, &r, false, NULL);
@@ -460,6 +470,7 @@ static void expect_rcode(pkt_t *p, unsigned rcode)
     assert_true(r.qr);
     assert_int_equal(r.rcode, rcode);
     assert_int_equal(r.an, 0);
+    return r;
 }
 
 static void test_malformed(void **state)
@@ -529,13 +540,38 @@ static void test_malformed(void **state)
     mkq(&p, "pool.example.org", DNS_T_OPT); /* meta type as question */
     expect_rcode(&p, DNS_RCODE_FORMERR);
 
-    /* Opcodes other than QUERY. */
+    /* Opcodes other than QUERY; with EDNS the reply has an OPT too. */
     mkq(&p, "pool.example.org", DNS_T_A);
     p.b[2] = (uint8_t)(2 << 3); /* STATUS */
     run(&p, &r, false, NULL);
     assert_int_equal(r.rcode, DNS_RCODE_NOTIMP);
     assert_int_equal(r.opcode, 2);
     assert_int_equal(r.qd, 0);
+    assert_false(r.opt);
+    mkq(&p, "pool.example.org", DNS_T_SOA);
+    p.b[2] = (uint8_t)(5 << 3); /* UPDATE */
+    add_opt(&p, 1232, 0, false, NULL, 0);
+    run(&p, &r, false, NULL);
+    assert_int_equal(r.rcode, DNS_RCODE_NOTIMP);
+    assert_true(r.opt);
+    /* FORMERR for a broken question section has no OPT to echo. */
+    mkq(&p, "pool.example.org", DNS_T_A);
+    wire_put16(p.b + 4, 2);
+    add_opt(&p, 1232, 0, false, NULL, 0);
+    r = expect_rcode(&p, DNS_RCODE_FORMERR);
+    assert_int_equal(r.qd, 0);
+    /* Two questions, both well formed: FORMERR, with OPT, no question. */
+    q_header(&p, 1, 0, 2);
+    q_name(&p, "pool.example.org");
+    q_u16(&p, DNS_T_A);
+    q_u16(&p, DNS_C_IN);
+    q_name(&p, "pool.example.org");
+    q_u16(&p, DNS_T_A);
+    q_u16(&p, DNS_C_IN);
+    add_opt(&p, 1232, 0, false, NULL, 0);
+    r = expect_rcode(&p, DNS_RCODE_FORMERR);
+    assert_int_equal(r.qd, 0);
+    assert_true(r.opt);
 }
 
 static void test_edns(void **state)
@@ -634,12 +670,16 @@ static void test_ecs(void **state)
     add_opt(&p, 1232, 0, false, o, ecs_opt(o, "81.2.69.0", 0));
     run(&p, &r, false, NULL);
     assert_int_equal(r.ecs_scope, 0);
-    /* Malformed: address longer than the prefix needs. */
+    /* Malformed: address longer than the prefix needs.  The reply still
+     * carries an OPT (RFC 6891 7), without the bad option. */
     mkq(&p, "pool.example.org", DNS_T_A);
     size_t l = ecs_opt(o, "81.2.69.0", 24);
     o[6] = 16;
     add_opt(&p, 1232, 0, false, o, l);
-    expect_rcode(&p, DNS_RCODE_FORMERR);
+    r = expect_rcode(&p, DNS_RCODE_FORMERR);
+    assert_true(r.opt);
+    assert_false(r.ecs);
+    assert_int_equal(r.qd, 1);
     /* Malformed: bits set beyond the prefix. */
     mkq(&p, "pool.example.org", DNS_T_A);
     l = ecs_opt(o, "81.2.69.0", 20);
