@@ -64,9 +64,13 @@ static void shuffle_u32(rng_t *r, uint32_t *v, uint32_t n)
     }
 }
 
-/* The bucket index of every order (see internal.h). */
+/* The bucket index of every order (see internal.h).  Small tables have
+ * none: a draw walks their slots once, in order, which touches fewer cache
+ * lines than the buckets would. */
 static void build_buckets(wtable_t *t)
 {
+    if (t->nrest <= WSNAP_SCAN_MAX)
+        return;
     uint64_t span = (uint64_t)t->k * WSNAP_UNIT;
     uint32_t s = 0;
     /* Widest power-of-two bucket that still gives >= 4 buckets per slot. */

@@ -24,6 +24,11 @@ typedef struct {
  * and the slot where the bucket starts. */
 #define WSNAP_BUCKET_SCAN 0x80000000u
 
+/* Tables with at most this many servers to draw from have no bucket index:
+ * their slots (8 bytes each) fit in a few cache lines and one pass over
+ * them serves all k points. */
+#define WSNAP_SCAN_MAX 32
+
 struct wtable {
     area_t area;            /* zone these servers came from */
     uint8_t family;
@@ -42,7 +47,7 @@ struct wtable {
      * name it directly; the others give the slot to scan from. */
     uint32_t bshift;
     uint32_t nbuckets;      /* per order */
-    uint32_t *bucket;       /* norders x nbuckets */
+    uint32_t *bucket;       /* norders x nbuckets; NULL for small tables */
     const uint32_t *orig;   /* family-local id -> index given to wsnap_build */
 };
 

@@ -23,8 +23,19 @@ static inline unsigned pick_ids(const wtable_t *t, rng_t *rng, uint32_t *out)
         uint32_t u = (uint32_t)(r >> 37); /* start in [0, UNIT) */
         uint32_t o = (uint32_t)(((uint64_t)(uint32_t)r * t->norders) >> 32);
         const wslot_t *sl = t->slots + (size_t)o * t->nrest;
-        const uint32_t *bk = t->bucket + (size_t)o * t->nbuckets;
         const uint32_t k = t->k, shift = t->bshift;
+        if (!t->bucket) {
+            /* Small table: the points increase, so one pass finds them all
+             * (the last slot ends at k * UNIT, past every point). */
+            for (uint32_t j = 0; j < k; j++) {
+                uint32_t p = u + j * WSNAP_UNIT;
+                while (sl->end <= p)
+                    sl++;
+                out[n++] = sl->id;
+            }
+            goto shuffle;
+        }
+        const uint32_t *bk = t->bucket + (size_t)o * t->nbuckets;
         uint32_t e[WSNAP_MAX_ANSWERS];
         /* All bucket loads first: they are independent, so their cache
          * misses overlap instead of queueing behind each other. */
@@ -44,6 +55,7 @@ static inline unsigned pick_ids(const wtable_t *t, rng_t *rng, uint32_t *out)
         }
         n += k;
     }
+shuffle:;
     /* Random order: the draws above come out in the table's order, and the
      * certain servers first. */
     uint64_t bits = 0;

@@ -651,6 +651,20 @@ static void test_ecs(void **state)
     assert_int_equal(r.an, 2);
     assert_int_equal(r.ecs_source, 32);
     assert_int_equal(r.ecs_scope, 24);
+    /* The same address with a shorter prefix is another question:
+     * 175.0.0.0/8 holds several countries, so the answer is not CN's. */
+    for (int rep = 0; rep < 2; rep++) {
+        mkq(&p, "pool.example.org", DNS_T_A);
+        add_opt(&p, 1232, 0, false, o, ecs_opt(o, "175.0.0.0", 8));
+        run(&p, &r, false, NULL);
+        assert_int_equal(r.ecs_scope, 8);
+        assert_false(addr_in(&r, 0, cn) && r.an == 2);
+        mkq(&p, "pool.example.org", DNS_T_A);
+        add_opt(&p, 1232, 0, false, o, ecs_opt(o, "175.16.199.0", 24));
+        run(&p, &r, false, NULL);
+        assert_int_equal(r.an, 2);
+        assert_int_equal(r.ecs_scope, 24);
+    }
     /* The packet source is used without ECS: 202.196.224.0/20 is PH (asia). */
     struct sockaddr_in ph = client4;
     inet_pton(AF_INET, "202.196.230.1", &ph.sin_addr);
