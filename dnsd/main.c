@@ -77,6 +77,9 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* In check mode only problems are worth printing, not the load log. */
+    if (check)
+        log_set_level(LOG_LVL_WARN);
     errs_t errs = ERRS_INIT;
     dnsd_server_t *srv = dnsd_server_load(conf_path, &errs);
     if (!srv) {
