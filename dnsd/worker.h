@@ -1,6 +1,7 @@
-/* worker.h -- worker threads: each owns an event loop, its UDP sockets and
- * TCP listeners (one per listen address), its query context and buffers.
- * No packet ever moves between threads. */
+/* worker.h -- worker threads.  Each worker is one UDP thread per listen
+ * address (blocking recvmmsg/sendmmsg on its own socket) and one TCP thread
+ * (an event loop over its listeners and connections), each with its own
+ * query context and buffers.  No packet ever moves between threads. */
 #ifndef POOLDNS_WORKER_H
 #define POOLDNS_WORKER_H
 
