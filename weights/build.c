@@ -112,7 +112,11 @@ static int wkey_cmp(const void *a, const void *b)
 
 static wtable_t *table_new(bctx_t *b, area_t area, int fam, const uint32_t *ids, uint32_t n)
 {
-    wtable_t *t = xcalloc(1, sizeof *t);
+    /* Cache-line aligned, so that a draw's fields share one line. */
+    wtable_t *t = aligned_alloc(64, sizeof *t);
+    if (!t)
+        abort();
+    memset(t, 0, sizeof *t);
     t->area = area;
     t->family = (uint8_t)fam;
     t->n = n;
@@ -170,6 +174,7 @@ static wtable_t *table_new(bctx_t *b, area_t area, int fam, const uint32_t *ids,
     free(wk);
     b->s->tables = xreallocarray(b->s->tables, b->s->ntables + 1, sizeof *b->s->tables);
     b->s->tables[b->s->ntables++] = t;
+    t->index = (uint16_t)b->s->ntables;
     b->s->bytes += sizeof *t + n * (sizeof *t->servers + sizeof *t->incl) + c * sizeof *t->certain +
                    (size_t)t->norders * (t->nrest * sizeof *t->slots + t->nbuckets * sizeof *t->bucket);
     return t;
@@ -286,6 +291,9 @@ wsnap_t *wsnap_build(uint32_t serial, const wsnap_server_t *sv, size_t n, const 
     b.orig[0] = s->orig[0];
     b.orig[1] = s->orig[1];
 
+    /* Each area's own tables, before fallback. */
+    const wtable_t *(*own)[2][WSNAP_SUB_ALL + 1] = xcalloc(AREA_COUNT, sizeof *own);
+
     /* Bucket eligible servers by (area, family): count, then fill. */
     for (int fam = 0; fam < 2; fam++) {
         uint32_t *cnt = xcalloc(AREA_COUNT + 1, sizeof *cnt);
@@ -304,32 +312,25 @@ wsnap_t *wsnap_build(uint32_t serial, const wsnap_server_t *sv, size_t n, const 
             for (unsigned a = 0; a < v->nareas; a++)
                 ids[fill[v->areas[a]]++] = id;
         }
-        const wtable_t *own[WSNAP_SUB_ALL + 1];
         for (unsigned a = 0; a < AREA_COUNT; a++) {
             uint32_t m = cnt[a + 1] - cnt[a];
-            if (!m)
-                continue;
-            memset(own, 0, sizeof own);
-            build_area(&b, (area_t)a, fam, ids + cnt[a], m, own);
-            memcpy(s->eff[a][fam], own, sizeof own);
+            if (m)
+                build_area(&b, (area_t)a, fam, ids + cnt[a], m, own[a][fam]);
         }
         free(ids);
         free(fill);
         free(cnt);
     }
 
-    /* Fallback: eff[] holds each area's own tables so far.  Resolve from the
-     * top down so that a country can copy its continent's final answer. */
+    /* Fallback: for every area, the first of (area, its continent, "@")
+     * whose own table is big enough answers. */
     for (int fam = 0; fam < 2; fam++) {
         for (unsigned sub = 0; sub <= WSNAP_SUB_ALL; sub++) {
-            const wtable_t *own[AREA_COUNT];
-            for (unsigned a = 0; a < AREA_COUNT; a++)
-                own[a] = s->eff[a][fam][sub];
             for (unsigned a = 0; a < AREA_COUNT; a++) {
                 area_t cur = (area_t)a;
                 const wtable_t *t = NULL;
                 for (;;) {
-                    const wtable_t *c = own[cur];
+                    const wtable_t *c = own[cur][fam][sub];
                     if (c && (cur == AREA_WORLD || c->n >= o->min_servers)) {
                         t = c;
                         break;
@@ -338,10 +339,11 @@ wsnap_t *wsnap_build(uint32_t serial, const wsnap_server_t *sv, size_t n, const 
                         break;
                     cur = codes_parent(cur);
                 }
-                s->eff[a][fam][sub] = t;
+                s->eff[a][fam][sub] = t ? t->index : 0;
             }
         }
     }
+    free(own);
     s->bytes += sizeof *s;
     s->build_ms = now_ms() - t0;
     return s;
@@ -384,7 +386,8 @@ const wtable_t *wsnap_table(const wsnap_t *s, area_t area, int family, unsigned 
 {
     if (area >= AREA_COUNT || family < 0 || family > 1 || sub > WSNAP_SUB_ALL)
         return NULL;
-    return s->eff[area][family][sub];
+    uint16_t i = s->eff[area][family][sub];
+    return i ? s->tables[i - 1] : NULL;
 }
 
 uint32_t wsnap_serial(const wsnap_t *s) { return s->serial; }

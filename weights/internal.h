@@ -30,26 +30,30 @@ typedef struct {
 #define WSNAP_SCAN_MAX 32
 
 struct wtable {
-    area_t area;            /* zone these servers came from */
+    /* What a draw reads comes first: one cache line. */
     uint8_t family;
-    uint32_t n;             /* servers in the table */
-    uint32_t *servers;      /* family-local server ids, n of them */
-    double *incl;           /* inclusion probability per position */
+    area_t area;            /* zone these servers came from */
     uint32_t ncertain;      /* servers in every answer */
-    uint32_t *certain;      /* their family-local ids */
     uint32_t k;             /* systematic draws among the rest */
     uint32_t nrest;
     uint32_t norders;       /* independent shuffles of the rest */
+    uint32_t bshift;        /* see bucket */
+    uint32_t nbuckets;      /* per order */
+    uint32_t *certain;      /* family-local ids of the certain servers */
     wslot_t *slots;         /* norders x nrest; the last end is k * UNIT */
     /* Bucket index over the cumulative scale, so a draw needs no search:
      * bucket b covers [b << bshift, (b + 1) << bshift).  With about 4
      * buckets per server most buckets lie inside one server's interval and
-     * name it directly; the others give the slot to scan from. */
-    uint32_t bshift;
-    uint32_t nbuckets;      /* per order */
-    uint32_t *bucket;       /* norders x nbuckets; NULL for small tables */
+     * name it directly; the others give the slot to scan from.  NULL for
+     * small tables. */
+    uint32_t *bucket;       /* norders x nbuckets */
+    /* For inspection and tests only. */
+    uint32_t n;             /* servers in the table */
+    uint32_t *servers;      /* family-local server ids, n of them */
+    double *incl;           /* inclusion probability per position */
     const uint32_t *orig;   /* family-local id -> index given to wsnap_build */
-};
+    uint16_t index;         /* position in the snapshot's tables[] + 1 */
+} __attribute__((aligned(64)));
 
 struct wsnap {
     uint32_t serial;
@@ -62,8 +66,12 @@ struct wsnap {
     size_t bytes;
     double build_ms;
     /* Answering table per (area, family, subzone or WSNAP_SUB_ALL), fallback
-     * and min-servers already applied; NULL: nothing to answer with. */
-    const wtable_t *eff[AREA_COUNT][2][WSNAP_SUB_ALL + 1];
+     * and min-servers already applied, as tables[] index + 1; 0: nothing to
+     * answer with.  Two bytes an entry keep the array (18 KB) in cache. */
+    uint16_t eff[AREA_COUNT][2][WSNAP_SUB_ALL + 1];
+    /* (every table is some area's, family's and subzone's: indices fit) */
 };
+
+_Static_assert(AREA_COUNT * 2 * (WSNAP_SUB_ALL + 1) < 65535, "table indices fit 16 bits");
 
 #endif
