@@ -149,8 +149,14 @@ static inline const qname_info_t *zones_lookup(const zones_t *zs, const uint8_t 
         if (!s)
             return NULL;
         const struct zname *e = &zs->names[s - 1];
-        if (e->hash == hash && e->len == len && !memcmp(e->name, padded, len))
-            return &e->info;
+        if (e->hash == hash && e->len == len) {
+            /* Both names are zero-padded: compare whole words. */
+            uint64_t diff = 0;
+            for (unsigned w = 0; w < len; w += 8)
+                diff |= zones_load64(e->name + w) ^ zones_load64(padded + w);
+            if (!diff)
+                return &e->info;
+        }
         i = (i + 1) & zs->name_mask;
     }
 }
