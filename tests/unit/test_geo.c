@@ -347,6 +347,112 @@ static void test_prefixes(void **state)
     expect(db_flat, "1.0.0.1/40", "au", "oceania", 24);
 }
 
+/* Prefixes of every length up to a network and past it, including ones
+ * that end inside a mixed subtree: the answer must be what walking bit by
+ * bit gives (a multibit layout, tried and measured, has to keep this). */
+static void test_prefixes_inside_nodes(void **state)
+{
+    (void)state;
+    /* Mixed below the prefix, one continent throughout: 17 = 16 + 1,
+     * 18 = 16 + 2, 19 = 16 + 3 bits into the node after the stride. */
+    expect(db_flat, "2a01::/17", "@", "europe", 17);
+    expect(db_flat, "2a01::/18", "@", "europe", 18);
+    expect(db_flat, "2a01::/19", "@", "europe", 19);
+    expect(db_flat, "2a01:4f8::/21", "@", "europe", 21);
+    expect(db_flat, "2a01:4f8::/23", "@", "europe", 23);
+    expect(db_flat, "2a01:4f8::/25", "@", "europe", 25);
+    expect(db_flat, "2a01:4f8::/31", "@", "europe", 31);
+    /* Mixed with unknown space or other continents: the world. */
+    expect(db_flat, "2a00:1450::/29", "@", "@", 29);
+    expect(db_flat, "2a00:1450::/31", "@", "@", 31);
+    expect(db_flat, "2c0f:f000::/19", "@", "@", 19);
+    expect(db_flat, "2c0f:8000::/17", "@", "@", 17);
+    expect(db_country, "2001:220::/125", "@", "@", 125);
+    expect(db_country, "2001:220::/126", "@", "@", 126);
+    expect(db_country, "2001:220::1/127", "@", "@", 127);   /* SE + KR, 3 bits in */
+    expect(db_country, "81.2.69.142/29", "@", "@", 29);
+    expect(db_country, "81.2.69.142/30", "@", "@", 30);
+    /* One leaf over every entry the prefix covers: the leaf's own depth,
+     * which lies inside the node (2a02:ff80::/29 starts 1 bit into the
+     * depth-28 node). */
+    expect(db_country, "2a02:ff80::/30", "de", "europe", 29);
+    expect(db_country, "2a02:ff80::/31", "de", "europe", 29);
+    expect(db_country, "2a02:d500::/31", "@", "europe", 29);  /* continent-only leaf */
+    expect(db_country, "81.2.69.142/31", "gb", "europe", 31);
+    /* The same inside the IPv4 trie under ::ffff:0:0/96, in IPv6 bits. */
+    expect(db_country, "::ffff:81.2.69.142/126", "@", "@", 126);
+    expect(db_country, "::ffff:81.2.69.142/127", "gb", "europe", 127);
+    expect(db_country, "::ffff:81.2.69.160/126", "gb", "europe", 123);
+    /* Below the stride (from the root node): 9 = 8 + 1, 15 = 12 + 3. */
+    expect(db_flat, "2.128.0.0/9", "@", "europe", 9);
+    expect(db_flat, "2a01::/15", "@", "@", 15);
+}
+
+/* geo.h's rule, bit by bit: the answer for a prefix follows from the
+ * answers for its two halves one bit longer.  When both are one leaf that
+ * already covers the prefix (scope <= prefix), it is that leaf; otherwise
+ * the prefix ends inside a mix: no country, the continent both halves
+ * share, scope = prefix.  Checked for every prefix length of addresses near
+ * the data, so every position inside a 4-bit node is exercised. */
+static void test_prefix_halves(void **state)
+{
+    (void)state;
+    const geo_db_t *dbs[] = { db_country, db_lite, db_city, db_flat, db_flat4, db_edge };
+    static const char *const seeds[] = { "81.2.69.160", "89.160.20.112", "2.125.160.216",
+                                         "67.43.156.1", "175.16.199.1", "2.1.2.3",
+                                         "41.128.1.1", "200.1.2.3", "9.9.12.1",
+                                         "2001:220::1", "2001:218::1", "2a02:d500::1",
+                                         "2a01:4f8::1", "2a00:1450::1", "2a02:ff80::1",
+                                         "::ffff:81.2.69.142", "::81.2.69.142",
+                                         "2002:5102:4500::" };
+    rng_t r;
+    rng_seed(&r, 9);
+    for (size_t d = 0; d < ARRAY_LEN(dbs); d++) {
+        for (int i = 0; i < 3000; i++) {
+            uint8_t a[16];
+            unsigned prefix;
+            int family = parse(seeds[(size_t)i % ARRAY_LEN(seeds)], a, &prefix);
+            unsigned bits = family == 4 ? 32 : 128;
+            unsigned keep = (unsigned)rng_below(&r, bits + 1);
+            for (unsigned bit = keep; bit < bits; bit++)
+                if (rng_next(&r) & 1)
+                    a[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+            for (unsigned p = 0; p < bits; p++) {
+                uint8_t h[2][16];
+                geo_answer_t whole, half[2];
+                geo_lookup(dbs[d], family, a, p, &whole);
+                for (int b = 0; b < 2; b++) {
+                    memcpy(h[b], a, 16);
+                    h[b][p / 8] = (uint8_t)((h[b][p / 8] & ~(0x80 >> (p % 8))) |
+                                            (b ? 0x80 >> (p % 8) : 0));
+                    geo_lookup(dbs[d], family, h[b], p + 1, &half[b]);
+                }
+                geo_answer_t want;
+                if (half[0].country == half[1].country &&
+                    half[0].continent == half[1].continent && half[0].scope == half[1].scope &&
+                    half[0].scope <= p) {
+                    want = half[0];
+                } else {
+                    want.country = AREA_WORLD;
+                    want.continent = half[0].continent == half[1].continent ? half[0].continent
+                                                                            : AREA_WORLD;
+                    want.scope = (uint8_t)p;
+                }
+                if (whole.country != want.country || whole.continent != want.continent ||
+                    whole.scope != want.scope) {
+                    char s[INET6_ADDRSTRLEN];
+                    inet_ntop(family == 4 ? AF_INET : AF_INET6, a, s, sizeof(s));
+                    print_error("db %zu: %s/%u -> %s %s /%u, halves say %s %s /%u\n", d, s, p,
+                                codes_area_name(whole.country), codes_area_name(whole.continent),
+                                whole.scope, codes_area_name(want.country),
+                                codes_area_name(want.continent), want.scope);
+                    fail();
+                }
+            }
+        }
+    }
+}
+
 /* Bits after the prefix never change the answer, and the scope never
  * exceeds the prefix. */
 static void test_bits_after_prefix(void **state)
@@ -662,6 +768,8 @@ int main(void)
         cmocka_unit_test(test_special_blocks),
         cmocka_unit_test(test_mapped),
         cmocka_unit_test(test_prefixes),
+        cmocka_unit_test(test_prefixes_inside_nodes),
+        cmocka_unit_test(test_prefix_halves),
         cmocka_unit_test(test_bits_after_prefix),
         cmocka_unit_test(test_against_libmaxminddb),
         cmocka_unit_test_setup_teardown(test_errors, tmp_setup, tmp_teardown),
