@@ -228,7 +228,6 @@ static void d_snapshot(parse_t *p, int argc, char **argv)
 {
     (void)argc;
     p->c->snapshot = resolve_path(p, argv[1]);
-    p->c->snapshot_line = p->line;
 }
 
 static void d_ttl(parse_t *p, int argc, char **argv)
@@ -331,7 +330,6 @@ static void d_geoip(parse_t *p, int argc, char **argv)
 {
     (void)argc;
     p->c->geoip = resolve_path(p, argv[1]);
-    p->c->geoip_line = p->line;
 }
 
 static void d_min_servers(parse_t *p, int argc, char **argv)

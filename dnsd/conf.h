@@ -12,10 +12,11 @@
 #include <sys/socket.h>
 
 #include "dnsd/base/errs.h"
+#include "weights/snapshot.h"
 
-/* How many numbered subzones (0.pool ... N-1.pool) at most. */
-#define CONF_MAX_SUBZONES 16
-#define CONF_MAX_ANSWERS 16
+/* Subzones and answers are bounded by what a snapshot's tables hold. */
+#define CONF_MAX_SUBZONES WSNAP_MAX_SUBZONES
+#define CONF_MAX_ANSWERS WSNAP_MAX_ANSWERS
 #define CONF_MAX_THREADS 256
 
 typedef struct {
@@ -40,7 +41,6 @@ typedef struct {
     conf_zone_t *zones;
     unsigned nzones;
     char *snapshot;         /* resolved path */
-    unsigned snapshot_line;
     uint32_t ttl;           /* TTL of pool answers */
     unsigned max_answers;   /* addresses per answer */
     double min_score;       /* eligible when score > min_score */
@@ -49,7 +49,6 @@ typedef struct {
     char **vendors;         /* vendor labels, lower case */
     unsigned nvendors;
     char *geoip;            /* resolved path, or NULL: every client is "@" */
-    unsigned geoip_line;
     unsigned min_servers;   /* fewer eligible servers: try the next level */
     bool ecs;               /* use EDNS Client Subnet */
     unsigned threads;       /* worker threads */

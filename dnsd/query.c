@@ -496,8 +496,8 @@ static void answer(dnsd_qctx_t *ctx, txn_t *t, const struct sockaddr *client)
         zones_classify(zs, t->lname, t->name_len, &slow);
         found = &slow;
     }
-    const qname_info_t qi = *found;
-    if (qi.kind == QK_OUTSIDE) {
+    const qname_info_t *qi = found;
+    if (qi->kind == QK_OUTSIDE) {
         t->rcode = DNS_RCODE_REFUSED;
         return;
     }
@@ -507,15 +507,15 @@ static void answer(dnsd_qctx_t *ctx, txn_t *t, const struct sockaddr *client)
         return;
     }
     const dnsd_dataset_t *d = rcu_dereference(ctx->srv->current);
-    switch (qi.kind) {
+    switch (qi->kind) {
     case QK_POOL:
-        answer_pool(ctx, t, &qi, d, client);
+        answer_pool(ctx, t, qi, d, client);
         break;
     case QK_DEBUG:
-        answer_debug(ctx, t, &qi, d, client);
+        answer_debug(ctx, t, qi, d, client);
         break;
     default:
-        answer_zone(t, &qi);
+        answer_zone(t, qi);
         break;
     }
 }

@@ -60,7 +60,6 @@ typedef struct worker worker_t;
 #define CTRL_LEN CMSG_SPACE(sizeof(struct in6_pktinfo))
 
 typedef struct {
-    const dnsd_server_t *srv;
     unsigned id;            /* worker number, for messages */
     int fd;
     bool pktinfo;
@@ -99,7 +98,6 @@ typedef struct tcp_conn {
 
 /* The TCP side of one worker. */
 struct worker {
-    const dnsd_server_t *srv;
     unsigned id;
     pthread_t thread;
     bool started;
@@ -403,7 +401,6 @@ static void *worker_main(void *arg)
 static bool worker_init(worker_t *w, const dnsd_server_t *srv, unsigned id, net_sock_t *socks,
                         unsigned nsock, errs_t *errs)
 {
-    w->srv = srv;
     w->id = id;
     w->stopfd = -1;
     struct event_config *cfg = event_config_new();
@@ -484,7 +481,6 @@ dnsd_workers_t *dnsd_workers_start(const dnsd_server_t *srv, net_sock_t *socks, 
     bool ok = true;
     for (unsigned i = 0; i < ws->nudp && ok; i++) {
         udp_thread_t *u = &ws->udp[i];
-        u->srv = srv;
         u->id = i / per;
         u->fd = socks[i].udp;
         u->pktinfo = socks[i].pktinfo;

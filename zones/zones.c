@@ -51,6 +51,8 @@ static void name_text(const uint8_t *w, unsigned len, char *out, size_t outlen)
 
 const zone_node_t *zone_find_node(const zone_t *z, const uint8_t *lname, unsigned name_len)
 {
+    if (!z->slots)
+        return NULL; /* still loading: no node exists yet */
     uint32_t i = name_hash(lname, name_len) & z->slot_mask;
     for (;;) {
         uint32_t s = z->slots[i];
@@ -133,7 +135,7 @@ void zones_classify(const zones_t *zs, const uint8_t *lname, unsigned name_len, 
     out->zone = best;
     out->apex_off = (uint16_t)(name_len - best->apex_len);
     out->kind = QK_OTHER;
-    out->node = best->nnodes == 1 && out->apex_off ? NULL : zone_find_node(best, lname, name_len);
+    out->node = zone_find_node(best, lname, name_len);
 
     /* best_label relative labels precede the apex. */
     const uint8_t *l0 = lname, *l1 = best_label == 2 ? lname + offs[1] : NULL;
@@ -473,14 +475,6 @@ zones_t *zones_load(const zones_spec_t *specs, unsigned n, char *const *vendors,
         zone_rec_t *recs = NULL;
         unsigned nrecs = 0, cap = 0;
         bool ok = zonefile_read(z->file, z->apex, z->apex_len, &recs, &nrecs, &cap, errs);
-        /* Classification of records needs the zones' hashes to exist
-         * (it looks nodes up), so give every zone an empty one first. */
-        for (unsigned k = 0; k < n; k++) {
-            if (!zs->v[k].slots) {
-                zs->v[k].slots = xcalloc(16, sizeof(uint32_t));
-                zs->v[k].slot_mask = 15;
-            }
-        }
         unsigned kept = 0;
         for (unsigned r = 0; r < nrecs; r++) {
             if (ok && check_record(zs, z, &recs[r], errs))
@@ -490,8 +484,6 @@ zones_t *zones_load(const zones_spec_t *specs, unsigned n, char *const *vendors,
         }
         if (errs->n == before) {
             build_zone(z, recs, kept, errs);
-            free(z->slots);
-            z->slots = NULL;
             if (errs->n == before)
                 finish_zone(z, errs);
         }

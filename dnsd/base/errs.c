@@ -7,32 +7,23 @@
 
 void errs_add(errs_t *e, const char *file, unsigned line, const char *fmt, ...)
 {
-    char msg[1024];
-    char *text;
+    char msg[1024], text[1536];
     va_list ap;
-    int n;
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (file && line)
-        n = snprintf(NULL, 0, "%s:%u: %s", file, line, msg);
+        snprintf(text, sizeof text, "%s:%u: %s", file, line, msg);
     else if (file)
-        n = snprintf(NULL, 0, "%s: %s", file, msg);
+        snprintf(text, sizeof text, "%s: %s", file, msg);
     else
-        n = snprintf(NULL, 0, "%s", msg);
-    text = xmalloc((size_t)n + 1);
-    if (file && line)
-        snprintf(text, (size_t)n + 1, "%s:%u: %s", file, line, msg);
-    else if (file)
-        snprintf(text, (size_t)n + 1, "%s: %s", file, msg);
-    else
-        snprintf(text, (size_t)n + 1, "%s", msg);
+        snprintf(text, sizeof text, "%s", msg);
     if (e->n == e->cap) {
         e->cap = e->cap ? e->cap * 2 : 8;
         e->v = xrealloc(e->v, e->cap * sizeof *e->v);
     }
-    e->v[e->n++].text = text;
+    e->v[e->n++].text = xstrdup(text);
 }
 
 void errs_print(const errs_t *e, FILE *f, const char *prefix)

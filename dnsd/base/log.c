@@ -8,10 +8,9 @@
 #include <unistd.h>
 
 static enum log_level max_level = LOG_LVL_INFO;
-static const char *ident = "dnsd";
+static const char ident[] = "dnsd";
 
 void log_set_level(enum log_level lvl) { max_level = lvl; }
-void log_set_ident(const char *s) { ident = s; }
 
 static void vlog(enum log_level lvl, const char *fmt, va_list ap)
 {

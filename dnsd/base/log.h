@@ -13,8 +13,6 @@ enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 /* Messages above this level are dropped; default LOG_LVL_INFO. */
 void log_set_level(enum log_level lvl);
-/* Prefix used in every line (program name); default "dnsd". */
-void log_set_ident(const char *ident);
 
 void log_msg(enum log_level lvl, const char *fmt, ...) F_PRINTF(2, 3);
 
