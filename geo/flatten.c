@@ -323,20 +323,94 @@ static size_t pins6(pin_t *p, uint32_t v4ref)
     return n;
 }
 
-/* Fill the 2^16 stride table below ref (at depth, covering table index idx
- * shifted to depth bits). */
-static void fill_stride(const builder_t *b, uint32_t *tab, uint32_t ref, unsigned depth,
-                        uint32_t idx)
+/* The multibit nodes and their leaves, while they are built. */
+typedef struct {
+    geo_mb_t *v;
+    size_t n, cap;
+    uint32_t *leaves;
+    size_t nl, lcap;
+    uint32_t graft;             /* the IPv4 root, not copied into the IPv6 side */
+    unsigned maxdepth;          /* no inner node at or below this depth */
+} mb_build_t;
+
+static uint32_t mb_alloc(mb_build_t *m, size_t count)
 {
-    if ((ref & GEO_LEAF) || depth == GEO_STRIDE_BITS) {
-        uint32_t e = ref & GEO_LEAF ? ref | depth << GEO_LEAF_DEPTH_SHIFT : ref;
+    if (m->n + count > m->cap) {
+        m->cap = (m->n + count) * 2;
+        m->v = xreallocarray(m->v, m->cap, sizeof(*m->v));
+    }
+    uint32_t first = (uint32_t)m->n;
+    m->n += count;
+    return first;
+}
+
+static uint32_t mb_leaf_append(mb_build_t *m, const uint32_t *leaves, size_t count)
+{
+    if (m->nl + count > m->lcap) {
+        m->lcap = (m->nl + count) * 2;
+        m->leaves = xreallocarray(m->leaves, m->lcap, sizeof(*m->leaves));
+    }
+    uint32_t first = (uint32_t)m->nl;
+    memcpy(m->leaves + m->nl, leaves, count * sizeof(*leaves));
+    m->nl += count;
+    return first;
+}
+
+/* Fill m->v[slot] with the multibit node for binary node ref at depth. */
+static void mb_fill(const builder_t *b, mb_build_t *m, uint32_t slot, uint32_t ref, unsigned depth)
+{
+    uint32_t kids[1u << GEO_MB_BITS], leaves[1u << GEO_MB_BITS];
+    unsigned nkids = 0, nleaves = 0;
+    uint64_t inner = 0, runs = 0;
+    for (unsigned i = 0; i < 1u << GEO_MB_BITS; i++) {
+        uint32_t r = ref, e;
+        unsigned d = depth;
+        for (unsigned k = 0; k < GEO_MB_BITS && !(r & GEO_LEAF) && r != m->graft; k++, d++)
+            r = b->nodes[r].child[i >> (GEO_MB_BITS - 1 - k) & 1];
+        if (r & GEO_LEAF) {
+            e = r | d << GEO_LEAF_DEPTH_SHIFT;
+        } else if (r != m->graft && d < m->maxdepth) {
+            inner |= 1ull << i;
+            kids[nkids++] = r;
+            continue;
+        } else {
+            e = GEO_MB_SLOW;
+        }
+        if (!nleaves || leaves[nleaves - 1] != e) {
+            runs |= 1ull << i;
+            leaves[nleaves++] = e;
+        }
+    }
+    uint32_t child0 = nkids ? mb_alloc(m, nkids) : 0;
+    uint32_t leaf0 = nleaves ? mb_leaf_append(m, leaves, nleaves) : 0;
+    m->v[slot] = (geo_mb_t){ .inner = inner, .runs = runs, .child0 = child0, .leaf0 = leaf0 };
+    for (unsigned j = 0; j < nkids; j++)
+        mb_fill(b, m, child0 + j, kids[j], depth + GEO_MB_BITS);
+}
+
+/* Fill the 2^16 stride table below ref (at depth, covering table index idx
+ * shifted to depth bits): leaves with their depth, multibit nodes for the
+ * subtrees that go on below the stride. */
+static void fill_stride(const builder_t *b, mb_build_t *m, uint32_t *tab, uint32_t ref,
+                        unsigned depth, uint32_t idx)
+{
+    if ((ref & GEO_LEAF) || ref == m->graft || depth == GEO_STRIDE_BITS) {
+        uint32_t e;
+        if (ref & GEO_LEAF) {
+            e = ref | depth << GEO_LEAF_DEPTH_SHIFT;
+        } else if (ref == m->graft) {
+            e = GEO_MB_SLOW;
+        } else {
+            e = mb_alloc(m, 1);
+            mb_fill(b, m, e, ref, depth);
+        }
         uint32_t first = idx << (GEO_STRIDE_BITS - depth), count = 1u << (GEO_STRIDE_BITS - depth);
         for (uint32_t i = 0; i < count; i++)
             tab[first + i] = e;
         return;
     }
-    fill_stride(b, tab, b->nodes[ref].child[0], depth + 1, idx << 1);
-    fill_stride(b, tab, b->nodes[ref].child[1], depth + 1, idx << 1 | 1);
+    fill_stride(b, m, tab, b->nodes[ref].child[0], depth + 1, idx << 1);
+    fill_stride(b, m, tab, b->nodes[ref].child[1], depth + 1, idx << 1 | 1);
 }
 
 /* Renumber the nodes in depth-first pre-order from the roots, so a node's
@@ -517,11 +591,13 @@ geo_db_t *geo_db_load(const char *path, errs_t *errs)
     root4 = roots[0];
     root6 = roots[1];
     size_t nn = b->n;
-    geo_node_t *nodes = b->nodes;
-    uint8_t *summary = b->summary;
     uint32_t *stride = xmalloc(2 * GEO_STRIDE_SIZE * sizeof(uint32_t));
-    fill_stride(b, stride, root4, 0, 0);
-    fill_stride(b, stride + GEO_STRIDE_SIZE, root6, 0, 0);
+    /* No IPv4 leaf is deeper than 32 bits, so the IPv4 side needs no limit. */
+    mb_build_t mb = { .graft = GEO_LEAF, .maxdepth = 33 };
+    fill_stride(b, &mb, stride, root4, 0, 0);
+    mb.graft = root4;
+    mb.maxdepth = GEO_MB_MAX6;
+    fill_stride(b, &mb, stride + GEO_STRIDE_SIZE, root6, 0, 0);
 
     uint64_t *cmemo = xcalloc(nn, sizeof(uint64_t));
     db->networks[0] = count_networks(b, root4, cmemo, GEO_LEAF);
@@ -529,17 +605,42 @@ geo_db_t *geo_db_load(const char *path, errs_t *errs)
     db->networks[1] = count_networks(b, root6, cmemo, root4);
     free(cmemo);
 
-    db->nodes = nodes;
-    db->summary = summary;
-    db->stride[0] = stride;
-    db->stride[1] = stride + GEO_STRIDE_SIZE;
+    /* Everything a lookup reads goes into one block of huge pages (a
+     * lookup touches a few random places in megabytes of tables: with 4 KiB
+     * pages each is a TLB miss), the stride tables and multibit nodes
+     * first, each part on a 64-byte boundary so that no node straddles two
+     * cache lines. */
+    size_t off_stride = 0, sz_stride = 2 * GEO_STRIDE_SIZE * sizeof(uint32_t);
+    size_t off_mb = off_stride + sz_stride, sz_mb = mb.n * sizeof(geo_mb_t);
+    size_t off_leaves = (off_mb + sz_mb + 63) / 64 * 64, sz_leaves = mb.nl * sizeof(uint32_t);
+    size_t off_nodes = (off_leaves + sz_leaves + 63) / 64 * 64, sz_nodes = nn * sizeof(geo_node_t);
+    size_t off_summary = off_nodes + sz_nodes, total = off_summary + nn;
+    uint8_t *arena = xhuge_alloc(total, &db->arena_size);
+    memcpy(arena + off_stride, stride, sz_stride);
+    if (sz_mb)
+        memcpy(arena + off_mb, mb.v, sz_mb);
+    if (sz_leaves)
+        memcpy(arena + off_leaves, mb.leaves, sz_leaves);
+    memcpy(arena + off_nodes, b->nodes, sz_nodes);
+    memcpy(arena + off_summary, b->summary, nn);
+    free(stride);
+    free(mb.v);
+    free(mb.leaves);
+
+    db->arena = arena;
+    db->stride[0] = (const uint32_t *)(arena + off_stride);
+    db->stride[1] = db->stride[0] + GEO_STRIDE_SIZE;
+    db->mb = (const geo_mb_t *)(arena + off_mb);
+    db->mb_leaves = (const uint32_t *)(arena + off_leaves);
+    db->nodes = (const geo_node_t *)(arena + off_nodes);
+    db->summary = arena + off_summary;
     db->root[0] = root4;
     db->root[1] = root6;
-    db->nnodes = b->n;
+    db->nmb = mb.n;
+    db->nmb_leaves = mb.nl;
+    db->nnodes = nn;
     db->answers = b->answers;
-    db->bytes = sizeof(*db) + nn * (sizeof(*nodes) + 1) + 2 * GEO_STRIDE_SIZE * sizeof(uint32_t);
-    b->nodes = NULL;
-    b->summary = NULL;
+    db->bytes = sizeof(*db) + total;
     builder_free(b);
     db->load_ms = now_ms() - t0;
     return db;

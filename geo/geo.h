@@ -58,10 +58,28 @@ void geo_db_describe(const geo_db_t *db, char *buf, size_t len);
 /* Look up addr (4 bytes when family is 4, 16 when 6), of which only the
  * first prefix bits are meaningful (32 or 128 for a full address).  An IPv6
  * address that maps IPv4 (::ffff:a.b.c.d/96+n) is looked up as a.b.c.d/n,
- * and its scope is reported in IPv6 bits.  Bits after prefix are never
- * read.  A prefix longer than the family's is taken as the full length;
- * a family other than 4 or 6 answers the world with scope 0. */
+ * and its scope is reported in IPv6 bits.  The answer never depends on the
+ * bits after prefix (all 4 or 16 bytes must be readable).  A prefix longer
+ * than the family's is taken as the full length; a family other than 4 or
+ * 6 answers the world with scope 0. */
 void geo_lookup(const geo_db_t *db, int family, const uint8_t *addr, unsigned prefix,
                 geo_answer_t *out);
+
+/* One lookup of a batch: the arguments of geo_lookup(), and its answer. */
+typedef struct {
+    int family;
+    unsigned prefix;
+    uint8_t addr[16];
+    geo_answer_t ans;   /* out */
+} geo_req_t;
+
+/* Most lookups geo_lookup_batch() takes at once. */
+#define GEO_BATCH_MAX 64
+
+/* geo_lookup() for n (<= GEO_BATCH_MAX) requests at once, with the same
+ * answers.  Lookups go down the tree a level at a time for the whole batch,
+ * prefetching the next level of each, so that the cache misses of
+ * different lookups overlap instead of adding up. */
+void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsigned n);
 
 #endif

@@ -72,13 +72,46 @@ typedef struct {
     uint32_t child[2];
 } geo_node_t;
 
+/* Below the stride, the fast path walks multibit nodes of GEO_MB_BITS
+ * address bits each, compressed with bitmaps and popcount (the "poptrie"
+ * layout of Asai and Ohara, SIGCOMM 2015).  Child i (the next 6 address
+ * bits, most significant first) is either an inner node, when bit i of
+ * inner is set: mb[child0 + popcount(inner below bit i)]; or a leaf: runs
+ * has a bit at each leaf position whose leaf differs from the previous
+ * leaf position's, so the leaf is mb_leaves[leaf0 + popcount(runs up to and
+ * including bit i) - 1].  A leaf is a leaf ref with its network's depth in
+ * the GEO_LEAF_DEPTH bits.  GEO_MB_SLOW (depth 255, deeper than any
+ * prefix) sends the lookup to the binary trie: used past GEO_MB_MAX6 bits
+ * in IPv6 and where the IPv4 trie is grafted into the IPv6 one, which the
+ * fast path would otherwise copy. */
+#define GEO_MB_BITS             6
+#define GEO_MB_MAX6             64
+#define GEO_MB_SLOW             (GEO_LEAF | 0xffu << GEO_LEAF_DEPTH_SHIFT)
+_Static_assert((GEO_MB_MAX6 - 16) % GEO_MB_BITS == 0,
+               "IPv6 multibit nodes must end exactly at GEO_MB_MAX6 bits (one 64-bit word)");
+
+typedef struct {
+    uint64_t inner;
+    uint64_t runs;
+    uint32_t child0;
+    uint32_t leaf0;
+    uint64_t pad;               /* 32 bytes: two nodes per cache line, never split */
+} geo_mb_t;
+
 struct geo_db {
-    const uint32_t *stride[2];  /* [0] IPv4, [1] IPv6; GEO_STRIDE_SIZE refs each */
+    /* [0] IPv4, [1] IPv6; GEO_STRIDE_SIZE entries each: a leaf ref with its
+     * depth (GEO_MB_SLOW: take the binary trie), or an index into mb. */
+    const uint32_t *stride[2];
+    const geo_mb_t *mb;
+    const uint32_t *mb_leaves;
     const geo_node_t *nodes;
     const uint8_t *summary;     /* per node: shared continent or AREA_WORLD */
     uint32_t root[2];           /* [0] IPv4, [1] IPv6 */
+    void *arena;                /* holds all the arrays above (xhuge_alloc) */
+    size_t arena_size;
     /* For geo_db_describe() only. */
     size_t nnodes;
+    size_t nmb, nmb_leaves;
     uint64_t networks[2];       /* leaves reachable from each root, as a tree */
     unsigned answers;           /* distinct (country, continent) leaves */
     unsigned ip_version;        /* of the MMDB file */
@@ -86,6 +119,11 @@ struct geo_db {
     double load_ms;
     char type[48];              /* MMDB database_type, truncated */
 };
+
+/* geo_lookup() by the binary trie alone, without the stride table and the
+ * multibit nodes: the reference the fast paths are checked against. */
+void geo_lookup_binary(const geo_db_t *db, int family, const uint8_t *addr, unsigned prefix,
+                       geo_answer_t *out);
 
 /* True when a full address lies in one of the special-purpose blocks that
  * always answer the world (for tests and cross-checks; flatten.c). */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static void F_NORETURN oom(size_t n)
 {
@@ -41,6 +42,39 @@ void *xreallocarray(void *p, size_t n, size_t size)
     if (size && n > SIZE_MAX / size)
         oom(SIZE_MAX);
     return xrealloc(p, n * size);
+}
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+void *xhuge_alloc(size_t n, size_t *mapped)
+{
+    size_t sz = (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    if (!sz)
+        sz = HUGE_PAGE;
+    /* Map one huge page more than needed and trim to a 2 MiB boundary, so
+     * that the whole range can be backed by huge pages. */
+    uint8_t *p = mmap(NULL, sz + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        oom(sz + HUGE_PAGE);
+    uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    uint8_t *q = (uint8_t *)a;
+    if (q > p)
+        munmap(p, (size_t)(q - p));
+    if (q + sz < p + sz + HUGE_PAGE)
+        munmap(q + sz, (size_t)(p + sz + HUGE_PAGE - (q + sz)));
+#ifdef MADV_HUGEPAGE
+    /* Only a request: without transparent huge pages this is a plain
+     * mapping, which works the same, with more TLB misses. */
+    madvise(q, sz, MADV_HUGEPAGE);
+#endif
+    *mapped = sz;
+    return q;
+}
+
+void xhuge_free(void *p, size_t mapped)
+{
+    if (p)
+        munmap(p, mapped);
 }
 
 char *xstrdup(const char *s)

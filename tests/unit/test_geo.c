@@ -492,6 +492,83 @@ static void test_bits_after_prefix(void **state)
     }
 }
 
+/* An address inside the db's data: a random walk down the binary trie to
+ * a leaf, random bits after it.  Uniformly random addresses would mostly
+ * fall in the few big blocks of a small test db. */
+static void addr_in_db(const geo_db_t *db, int family, rng_t *r, uint8_t a[16])
+{
+    uint64_t x = rng_next(r), y = rng_next(r);
+    memcpy(a, &x, 8);
+    memcpy(a + 8, &y, 8);
+    uint32_t ref = db->root[family == 4 ? 0 : 1];
+    for (unsigned d = 0; !(ref & GEO_LEAF) && d < (family == 4 ? 32u : 128u); d++) {
+        unsigned bit = (unsigned)(rng_next(r) & 1);
+        uint8_t m = (uint8_t)(0x80 >> (d % 8));
+        a[d / 8] = (uint8_t)(bit ? a[d / 8] | m : a[d / 8] & ~m);
+        ref = db->nodes[ref].child[bit];
+    }
+}
+
+static void expect_same(const geo_answer_t *want, const geo_answer_t *got)
+{
+    assert_int_equal(got->country, want->country);
+    assert_int_equal(got->continent, want->continent);
+    assert_int_equal(got->scope, want->scope);
+}
+
+/* The fast paths (stride table, multibit nodes, batches) answer exactly as
+ * the binary trie, for every prefix length, in every db. */
+static void test_fast_paths_agree(void **state)
+{
+    (void)state;
+    const geo_db_t *dbs[] = { db_country, db_lite, db_city, db_flat, db_flat4, db_edge };
+    rng_t r;
+    rng_seed(&r, 11);
+    static geo_req_t reqs[GEO_BATCH_MAX];
+    geo_req_t *ptrs[GEO_BATCH_MAX];
+    for (size_t d = 0; d < ARRAY_LEN(dbs); d++) {
+        unsigned checked = 0, fast = 0;
+        while (checked < 60000) {
+            unsigned n = 1 + (unsigned)rng_below(&r, GEO_BATCH_MAX);
+            for (unsigned i = 0; i < n; i++) {
+                geo_req_t *q = &reqs[i];
+                ptrs[i] = q;
+                unsigned kind = (unsigned)rng_below(&r, 8);
+                q->family = kind < 3 ? 4 : kind < 7 ? 6 : (int)rng_below(&r, 8);
+                addr_in_db(dbs[d], q->family == 4 ? 4 : 6, &r, q->addr);
+                if (q->family == 6 && kind == 6) {      /* IPv4-mapped */
+                    memset(q->addr, 0, 10);
+                    q->addr[10] = q->addr[11] = 0xff;
+                }
+                unsigned bits = q->family == 4 ? 32 : 128;
+                /* Mostly the prefixes that matter (full, ECS caps), but all. */
+                switch (rng_below(&r, 4)) {
+                case 0: q->prefix = bits; break;
+                case 1: q->prefix = q->family == 4 ? 24 : 56; break;
+                default: q->prefix = (unsigned)rng_below(&r, bits + 2); break;
+                }
+            }
+            geo_lookup_batch(dbs[d], ptrs, n);
+            for (unsigned i = 0; i < n; i++) {
+                geo_answer_t want, single;
+                geo_lookup_binary(dbs[d], reqs[i].family, reqs[i].addr, reqs[i].prefix, &want);
+                geo_lookup(dbs[d], reqs[i].family, reqs[i].addr, reqs[i].prefix, &single);
+                expect_same(&want, &single);
+                expect_same(&want, &reqs[i].ans);
+                /* Answers from below the first multibit level. */
+                fast += want.scope > 16 + GEO_MB_BITS;
+                checked++;
+            }
+        }
+        /* Many answers came from deep in the tree, not the stride. */
+        if (fast < checked / 10)
+            fail_msg("db %zu: only %u of %u answers deeper than /%u", d, fast, checked,
+                     16 + GEO_MB_BITS);
+    }
+    /* Fast-path figures of a real db: some multibit nodes were built. */
+    assert_true(db_country->nmb > 0 && db_country->nmb_leaves > 0);
+}
+
 /* Against libmaxminddb itself: every full address answers as the db says
  * (the world inside special blocks, IPv4 for mapped), and so does any
  * address sharing only its first `scope` bits. */
@@ -731,6 +808,18 @@ static void test_lookup_allocates_nothing(void **state)
         geo_lookup(i & 2 ? db_flat : db_country, family, addrs[i & 255], prefix, &ans);
         sum += ans.country;
     }
+    static geo_req_t reqs[GEO_BATCH_MAX];
+    geo_req_t *ptrs[GEO_BATCH_MAX];
+    for (int i = 0; i < 1000; i++) {
+        for (unsigned j = 0; j < GEO_BATCH_MAX; j++) {
+            reqs[j].family = j & 1 ? 6 : 4;
+            reqs[j].prefix = (unsigned)((i + j) % 129);
+            memcpy(reqs[j].addr, addrs[(i + j) & 255], 16);
+            ptrs[j] = &reqs[j];
+        }
+        geo_lookup_batch(i & 1 ? db_flat : db_country, ptrs, GEO_BATCH_MAX);
+        sum += reqs[i % GEO_BATCH_MAX].ans.country;
+    }
     unsigned long after = alloc_count;
     assert_int_equal(after, before);
     /* The counter works at all: */
@@ -771,6 +860,7 @@ int main(void)
         cmocka_unit_test(test_prefixes_inside_nodes),
         cmocka_unit_test(test_prefix_halves),
         cmocka_unit_test(test_bits_after_prefix),
+        cmocka_unit_test(test_fast_paths_agree),
         cmocka_unit_test(test_against_libmaxminddb),
         cmocka_unit_test_setup_teardown(test_errors, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_fuzz, tmp_setup, tmp_teardown),
