@@ -36,11 +36,14 @@
 #define ECS_MAX_V4 24
 #define ECS_MAX_V6 56
 
-struct dnsd_qctx {
-    const dnsd_server_t *srv;
-    rng_t rng;
-    dnsd_qstats_t st;
-};
+
+/* Where the client is, as far as the answer is concerned. */
+typedef struct {
+    geo_req_t req;          /* family (4, 6, or 0: unknown), address, bits
+                             * of it used, and what the database says */
+    bool from_ecs;
+    area_t area;            /* the most specific zone known: country, continent or @ */
+} client_loc_t;
 
 /* Everything known about the query being answered. */
 typedef struct {
@@ -67,17 +70,28 @@ typedef struct {
     uint16_t ecs_family;    /* 1 = IPv4, 2 = IPv6 */
     uint8_t ecs_addr[16];   /* address, zero-padded */
     uint8_t ecs_addrlen;    /* bytes of address sent */
+
+    /* Between query_begin() and query_end(). */
+    enum { TX_DROP, TX_DONE, TX_ANSWER } state;
+    size_t max;             /* response size limit, OPT included */
+    const struct sockaddr *client;
+    const dnsd_dataset_t *d;
+    const qname_info_t *qi; /* the name, as the zones see it */
+    qname_info_t slow;      /* where qi points for names not in the index */
+    bool need_geo;          /* loc.req is to be looked up before query_end() */
+    client_loc_t loc;
 } txn_t;
 
-/* Where the client is, as far as the answer is concerned. */
-typedef struct {
-    int family;             /* 4 or 6 */
-    uint8_t addr[16];
-    unsigned prefix;        /* bits of addr used */
-    bool from_ecs;
-    geo_answer_t geo;
-    area_t area;            /* the most specific zone known: country, continent or @ */
-} client_loc_t;
+/* Queries a context takes through dnsd_query_batch() at once. */
+#define QBATCH GEO_BATCH_MAX
+
+struct dnsd_qctx {
+    const dnsd_server_t *srv;
+    rng_t rng;
+    dnsd_qstats_t st;
+    txn_t batch[QBATCH];    /* for dnsd_query_batch() */
+};
+
 
 dnsd_qctx_t *dnsd_qctx_new(const dnsd_server_t *srv, uint64_t seed)
 {
@@ -352,65 +366,106 @@ static void put_soa(txn_t *t, const qname_info_t *qi)
 
 /* ---- answering -------------------------------------------------------------- */
 
-static void locate_client(const dnsd_server_t *srv, const dnsd_dataset_t *d, const txn_t *t,
-                          const struct sockaddr *client, client_loc_t *loc)
+/* Which address the answer depends on: the Client Subnet, else the
+ * source.  The database lookup is left to the caller. */
+static void locate_key(const dnsd_server_t *srv, const txn_t *t, const struct sockaddr *client,
+                       client_loc_t *loc)
 {
     memset(loc, 0, sizeof *loc);
     if (t->ecs && srv->ecs) {
         loc->from_ecs = true;
-        loc->family = t->ecs_family == 1 ? 4 : 6;
-        unsigned cap = loc->family == 4 ? ECS_MAX_V4 : ECS_MAX_V6;
-        loc->prefix = t->ecs_source < cap ? t->ecs_source : cap;
-        memcpy(loc->addr, t->ecs_addr, 16);
+        loc->req.family = t->ecs_family == 1 ? 4 : 6;
+        unsigned cap = loc->req.family == 4 ? ECS_MAX_V4 : ECS_MAX_V6;
+        loc->req.prefix = t->ecs_source < cap ? t->ecs_source : cap;
+        memcpy(loc->req.addr, t->ecs_addr, 16);
     } else if (client && client->sa_family == AF_INET) {
-        loc->family = 4;
-        loc->prefix = 32;
-        memcpy(loc->addr, &((const struct sockaddr_in *)client)->sin_addr, 4);
+        loc->req.family = 4;
+        loc->req.prefix = 32;
+        memcpy(loc->req.addr, &((const struct sockaddr_in *)client)->sin_addr, 4);
     } else if (client && client->sa_family == AF_INET6) {
-        loc->family = 6;
-        loc->prefix = 128;
-        memcpy(loc->addr, &((const struct sockaddr_in6 *)client)->sin6_addr, 16);
+        loc->req.family = 6;
+        loc->req.prefix = 128;
+        memcpy(loc->req.addr, &((const struct sockaddr_in6 *)client)->sin6_addr, 16);
     }
-    if (d->geo && loc->family)
-        geo_lookup(d->geo, loc->family, loc->addr, loc->prefix, &loc->geo);
-    else
-        loc->geo = (geo_answer_t){ AREA_WORLD, AREA_WORLD, 0 };
-    loc->area = loc->geo.country != AREA_WORLD ? loc->geo.country : loc->geo.continent;
 }
 
-static void answer_pool(dnsd_qctx_t *ctx, txn_t *t, const qname_info_t *qi, const dnsd_dataset_t *d,
-                        const struct sockaddr *client)
+/* True when loc->req must go to the database; otherwise the answer (the
+ * world) is filled in already. */
+static bool locate_needs_db(const dnsd_dataset_t *d, client_loc_t *loc)
+{
+    if (d->geo && loc->req.family)
+        return true;
+    loc->req.ans = (geo_answer_t){ AREA_WORLD, AREA_WORLD, 0 };
+    return false;
+}
+
+static void locate_area(client_loc_t *loc)
+{
+    const geo_answer_t *g = &loc->req.ans;
+    loc->area = g->country != AREA_WORLD ? g->country : g->continent;
+}
+
+static void locate_client(const dnsd_server_t *srv, const dnsd_dataset_t *d, const txn_t *t,
+                          const struct sockaddr *client, client_loc_t *loc)
+{
+    locate_key(srv, t, client, loc);
+    if (locate_needs_db(d, loc))
+        geo_lookup(d->geo, loc->req.family, loc->req.addr, loc->req.prefix, &loc->req.ans);
+    locate_area(loc);
+}
+
+/* The address family a pool query asks for, or -1 when its answer is not
+ * drawn from the snapshot (other types; AAAA outside aaaa-subzones). */
+static int pool_family(const dnsd_qctx_t *ctx, const txn_t *t, const qname_info_t *qi)
 {
     uint16_t qtype = t->qtype == DNS_T_ANY ? DNS_T_A : t->qtype;
-    int fam = qtype == DNS_T_A ? WSNAP_V4 : qtype == DNS_T_AAAA ? WSNAP_V6 : -1;
+    if (qtype == DNS_T_A)
+        return WSNAP_V4;
+    if (qtype == DNS_T_AAAA && qi->sub >= 0 && (ctx->srv->aaaa_mask >> qi->sub & 1))
+        return WSNAP_V6;
+    return -1;
+}
+
+/* Before the answer: whether the client must be located. */
+static void plan_pool(dnsd_qctx_t *ctx, txn_t *t)
+{
+    if (t->qi->geo && pool_family(ctx, t, t->qi) >= 0) {
+        locate_key(ctx->srv, t, t->client, &t->loc);
+        t->need_geo = locate_needs_db(t->d, &t->loc);
+    }
+}
+
+static void answer_pool(dnsd_qctx_t *ctx, txn_t *t)
+{
+    const qname_info_t *qi = t->qi;
+    int fam = pool_family(ctx, t, qi);
     if (fam < 0) {
-        const zone_rrset_t *rs = qi->node ? zone_node_rrset(qi->node, t->qtype) : NULL;
+        const zone_rrset_t *rs = NULL;
+        uint16_t qtype = t->qtype == DNS_T_ANY ? DNS_T_A : t->qtype;
+        if (qtype != DNS_T_A && qtype != DNS_T_AAAA && qi->node)
+            rs = zone_node_rrset(qi->node, t->qtype);
         if (rs)
             put_rrset(t, DNS_HDR_LEN, rs, &t->an);
         else
             put_soa(t, qi);
         return;
     }
-    if (fam == WSNAP_V6 && (qi->sub < 0 || !(ctx->srv->aaaa_mask >> qi->sub & 1))) {
-        put_soa(t, qi);
-        return;
-    }
     area_t area = qi->area;
     if (qi->geo) {
-        client_loc_t loc;
-        locate_client(ctx->srv, d, t, client, &loc);
-        area = loc.area;
+        /* plan_pool() put the key in loc, and the caller its answer. */
+        locate_area(&t->loc);
+        area = t->loc.area;
         /* The answer depends on the client's network as far as the database
          * distinguished it. */
-        t->ecs_scope = (uint8_t)loc.geo.scope;
+        t->ecs_scope = (uint8_t)t->loc.req.ans.scope;
     }
-    const wtable_t *tab = wsnap_table(d->snap, area, fam, qi->sub < 0 ? WSNAP_SUB_ALL : (unsigned)qi->sub);
+    const wtable_t *tab = wsnap_table(t->d->snap, area, fam, qi->sub < 0 ? WSNAP_SUB_ALL : (unsigned)qi->sub);
     if (!tab) {
         put_soa(t, qi);
         return;
     }
     const uint8_t *rr[WSNAP_MAX_ANSWERS];
-    unsigned n = wsnap_pick(d->snap, tab, &ctx->rng, rr);
+    unsigned n = wsnap_pick(t->d->snap, tab, &ctx->rng, rr);
     if (fam == WSNAP_V4)
         put_addrs(t, rr, n, WSNAP_RR_V4);
     else
@@ -420,29 +475,30 @@ static void answer_pool(dnsd_qctx_t *ctx, txn_t *t, const qname_info_t *qi, cons
 static size_t fmt_addr(const client_loc_t *loc, char *out, size_t len)
 {
     char a[INET6_ADDRSTRLEN] = "?";
-    if (loc->family)
-        inet_ntop(loc->family == 4 ? AF_INET : AF_INET6, loc->addr, a, sizeof a);
-    return (size_t)snprintf(out, len, "%s/%u", a, loc->prefix);
+    if (loc->req.family)
+        inet_ntop(loc->req.family == 4 ? AF_INET : AF_INET6, loc->req.addr, a, sizeof a);
+    return (size_t)snprintf(out, len, "%s/%u", a, loc->req.prefix);
 }
 
 /* _country.<apex> TXT: what the server saw and which zone would answer. */
-static void answer_debug(dnsd_qctx_t *ctx, txn_t *t, const qname_info_t *qi, const dnsd_dataset_t *d,
-                         const struct sockaddr *client)
+static void answer_debug(dnsd_qctx_t *ctx, txn_t *t)
 {
+    const qname_info_t *qi = t->qi;
+    const dnsd_dataset_t *d = t->d;
     if (t->qtype != DNS_T_TXT && t->qtype != DNS_T_ANY) {
         put_soa(t, qi);
         return;
     }
     client_loc_t loc;
-    locate_client(ctx->srv, d, t, client, &loc);
-    t->ecs_scope = (uint8_t)loc.geo.scope;
+    locate_client(ctx->srv, d, t, t->client, &loc);
+    t->ecs_scope = (uint8_t)loc.req.ans.scope;
     const wtable_t *tab = wsnap_table(d->snap, loc.area, WSNAP_V4, WSNAP_SUB_ALL);
     char addr[64], txt[256];
     fmt_addr(&loc, addr, sizeof addr);
     int n = snprintf(txt, sizeof txt, "client %s (%s) country %s continent %s zone %s scope /%u%s",
                      addr, loc.from_ecs ? "edns-client-subnet" : "source address",
-                     codes_area_name(loc.geo.country), codes_area_name(loc.geo.continent),
-                     tab ? codes_area_name(wtable_area(tab)) : "none", loc.geo.scope,
+                     codes_area_name(loc.req.ans.country), codes_area_name(loc.req.ans.continent),
+                     tab ? codes_area_name(wtable_area(tab)) : "none", loc.req.ans.scope,
                      d->geo ? "" : " (no geoip database)");
     if (n < 0)
         return;
@@ -482,40 +538,50 @@ static void answer_zone(txn_t *t, const qname_info_t *qi)
         put_soa(t, qi);
 }
 
-static void answer(dnsd_qctx_t *ctx, txn_t *t, const struct sockaddr *client)
+/* Everything the answer needs before the database lookups of a batch:
+ * the zones' view of the name, and for a pool name located by the client,
+ * the address to look up.  Ends the transaction (TX_DONE) when the answer
+ * is a bare rcode. */
+static void answer_prepare(dnsd_qctx_t *ctx, txn_t *t)
 {
     if (t->qclass != DNS_C_IN) {
         t->rcode = DNS_RCODE_REFUSED;
+        t->state = TX_DONE;
         return;
     }
-    qname_info_t slow;
     const zones_t *zs = ctx->srv->zones;
-    const qname_info_t *found = zones_lookup(zs, t->lname, t->name_len, zones_name_hash(t->lname, t->name_len));
-    if (!found) {
+    t->qi = zones_lookup(zs, t->lname, t->name_len, zones_name_hash(t->lname, t->name_len));
+    if (!t->qi) {
         /* Not an existing name: outside every zone, or NXDOMAIN. */
-        zones_classify(zs, t->lname, t->name_len, &slow);
-        found = &slow;
+        zones_classify(zs, t->lname, t->name_len, &t->slow);
+        t->qi = &t->slow;
     }
-    const qname_info_t *qi = found;
-    if (qi->kind == QK_OUTSIDE) {
+    if (t->qi->kind == QK_OUTSIDE) {
         t->rcode = DNS_RCODE_REFUSED;
+        t->state = TX_DONE;
         return;
     }
     t->aa = true;
     if (t->qtype == DNS_T_AXFR || t->qtype == DNS_T_IXFR) {
         t->rcode = DNS_RCODE_REFUSED;
+        t->state = TX_DONE;
         return;
     }
-    const dnsd_dataset_t *d = rcu_dereference(ctx->srv->current);
-    switch (qi->kind) {
+    if (t->qi->kind == QK_POOL)
+        plan_pool(ctx, t);
+}
+
+static void answer(dnsd_qctx_t *ctx, txn_t *t)
+{
+    switch (t->qi->kind) {
     case QK_POOL:
-        answer_pool(ctx, t, qi, d, client);
+        answer_pool(ctx, t);
         break;
     case QK_DEBUG:
-        answer_debug(ctx, t, qi, d, client);
+        answer_debug(ctx, t);
         break;
     default:
-        answer_zone(t, qi);
+        answer_zone(t, t->qi);
         break;
     }
 }
@@ -552,71 +618,92 @@ static void put_opt(txn_t *t, const dnsd_server_t *srv)
     t->w += 11u + rdlen;
 }
 
-size_t dnsd_query(dnsd_qctx_t *ctx, const struct sockaddr *client, uint8_t *buf, size_t len, size_t cap,
-                  bool tcp)
+/* Parse the query and get its answer ready up to the database lookup
+ * (t->need_geo).  d: the dataset the answer comes from, read once by the
+ * caller for its whole batch. */
+static void query_begin(dnsd_qctx_t *ctx, txn_t *t, const dnsd_dataset_t *d,
+                        const struct sockaddr *client, uint8_t *buf, size_t len, size_t cap, bool tcp)
 {
-    txn_t t;
     /* Only the fields read before being written need clearing. */
-    t.buf = buf;
-    t.len = len;
-    t.cap = cap;
-    t.qend = 0;
-    t.an = t.ns = 0;
-    t.rcode = DNS_RCODE_NOERROR;
-    t.aa = t.tc = t.edns = t.do_bit = t.ecs = false;
-    t.ecs_scope = 0;
-    t.udp_size = 0;
+    t->buf = buf;
+    t->len = len;
+    t->cap = cap;
+    t->qend = 0;
+    t->an = t->ns = 0;
+    t->rcode = DNS_RCODE_NOERROR;
+    t->aa = t->tc = t->edns = t->do_bit = t->ecs = false;
+    t->ecs_scope = 0;
+    t->udp_size = 0;
+    t->client = client;
+    t->d = d;
+    t->need_geo = false;
 
     ctx->st.queries++;
     if (tcp)
         ctx->st.tcp++;
     const dnsd_server_t *srv = ctx->srv;
-    int rc = parse_query(&t, srv->ecs);
+    int rc = parse_query(t, srv->ecs);
     if (rc == -2) {
         ctx->st.dropped++;
-        return 0;
+        t->state = TX_DROP;
+        return;
     }
-    size_t max = tcp ? DNSD_TCP_BUF : t.edns ? (t.udp_size > 512 ? t.udp_size : 512) : 512;
+    size_t max = tcp ? DNSD_TCP_BUF : t->edns ? (t->udp_size > 512 ? t->udp_size : 512) : 512;
     if (!tcp && max > DNSD_UDP_MAX)
         max = DNSD_UDP_MAX;
     if (max > cap)
         max = cap;
-    if (t.edns)
+    t->max = max;
+    if (t->edns)
         ctx->st.edns++;
-    if (t.ecs)
+    if (t->ecs)
         ctx->st.ecs++;
 
     if (rc >= 0) {
-        t.rcode = (unsigned)rc;
+        t->rcode = (unsigned)rc;
         /* Echo the question when it was understood; not for NOTIMP, whose
          * question section may not even be a question. */
-        if (rc == DNS_RCODE_NOTIMP || !t.qend || wire_get16(buf + DNS_OFF_QD) != 1) {
-            t.qend = DNS_HDR_LEN;
+        if (rc == DNS_RCODE_NOTIMP || !t->qend || wire_get16(buf + DNS_OFF_QD) != 1) {
+            t->qend = DNS_HDR_LEN;
             wire_put16(buf + DNS_OFF_QD, 0);
         }
-        t.w = t.qend;
-    } else {
-        t.w = t.qend;
-        t.limit = max - (t.edns ? opt_len(&t, srv) : 0);
-        answer(ctx, &t, client);
-        if (t.tc) {
+        t->state = TX_DONE;
+        return;
+    }
+    t->state = TX_ANSWER;
+    answer_prepare(ctx, t);
+}
+
+/* Write the answer (t->loc.req.ans looked up if t->need_geo), the OPT
+ * record and the header; returns the response length, 0 to drop. */
+static size_t query_end(dnsd_qctx_t *ctx, txn_t *t)
+{
+    if (t->state == TX_DROP)
+        return 0;
+    const dnsd_server_t *srv = ctx->srv;
+    uint8_t *buf = t->buf;
+    t->w = t->qend;
+    if (t->state == TX_ANSWER) {
+        t->limit = t->max - (t->edns ? opt_len(t, srv) : 0);
+        answer(ctx, t);
+        if (t->tc) {
             /* Nothing partial: the client must retry over TCP. */
-            t.w = t.qend;
-            t.an = t.ns = 0;
+            t->w = t->qend;
+            t->an = t->ns = 0;
             ctx->st.truncated++;
         }
     }
-    if (t.edns)
-        put_opt(&t, srv);
+    if (t->edns)
+        put_opt(t, srv);
 
     buf[DNS_OFF_FLAGS1] = (uint8_t)(DNS_F_QR | (buf[DNS_OFF_FLAGS1] & (DNS_F_OPCODE | DNS_F_RD)) |
-                                    (t.aa ? DNS_F_AA : 0) | (t.tc ? DNS_F_TC : 0));
-    buf[DNS_OFF_FLAGS2] = (uint8_t)((buf[DNS_OFF_FLAGS2] & DNS_F_CD) | (t.rcode & DNS_RCODE_MASK));
-    wire_put16(buf + DNS_OFF_AN, t.an);
-    wire_put16(buf + DNS_OFF_NS, t.ns);
-    wire_put16(buf + DNS_OFF_AR, t.edns ? 1 : 0);
+                                    (t->aa ? DNS_F_AA : 0) | (t->tc ? DNS_F_TC : 0));
+    buf[DNS_OFF_FLAGS2] = (uint8_t)((buf[DNS_OFF_FLAGS2] & DNS_F_CD) | (t->rcode & DNS_RCODE_MASK));
+    wire_put16(buf + DNS_OFF_AN, t->an);
+    wire_put16(buf + DNS_OFF_NS, t->ns);
+    wire_put16(buf + DNS_OFF_AR, t->edns ? 1 : 0);
 
-    switch (t.rcode) {
+    switch (t->rcode) {
     case DNS_RCODE_NOERROR: ctx->st.noerror++; break;
     case DNS_RCODE_NXDOMAIN: ctx->st.nxdomain++; break;
     case DNS_RCODE_REFUSED: ctx->st.refused++; break;
@@ -625,5 +712,36 @@ size_t dnsd_query(dnsd_qctx_t *ctx, const struct sockaddr *client, uint8_t *buf,
     case DNS_RCODE_BADVERS: ctx->st.badvers++; break;
     default: ctx->st.servfail++; break;
     }
-    return t.w;
+    return t->w;
+}
+
+size_t dnsd_query(dnsd_qctx_t *ctx, const struct sockaddr *client, uint8_t *buf, size_t len, size_t cap,
+                  bool tcp)
+{
+    txn_t t;
+    const dnsd_dataset_t *d = rcu_dereference(ctx->srv->current);
+    query_begin(ctx, &t, d, client, buf, len, cap, tcp);
+    if (t.need_geo)
+        geo_lookup(d->geo, t.loc.req.family, t.loc.req.addr, t.loc.req.prefix, &t.loc.req.ans);
+    return query_end(ctx, &t);
+}
+
+void dnsd_query_batch(dnsd_qctx_t *ctx, dnsd_qmsg_t *msgs, unsigned n)
+{
+    const dnsd_dataset_t *d = rcu_dereference(ctx->srv->current);
+    for (unsigned done = 0; done < n; done += QBATCH) {
+        unsigned k = n - done < QBATCH ? n - done : QBATCH, ngeo = 0;
+        dnsd_qmsg_t *m = msgs + done;
+        geo_req_t *reqs[QBATCH];
+        for (unsigned i = 0; i < k; i++) {
+            txn_t *t = &ctx->batch[i];
+            query_begin(ctx, t, d, m[i].client, m[i].buf, m[i].len, m[i].cap, false);
+            if (t->need_geo)
+                reqs[ngeo++] = &t->loc.req;
+        }
+        if (ngeo)
+            geo_lookup_batch(d->geo, reqs, ngeo);
+        for (unsigned i = 0; i < k; i++)
+            m[i].out = query_end(ctx, &ctx->batch[i]);
+    }
 }

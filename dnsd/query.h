@@ -40,6 +40,22 @@ void dnsd_qctx_free(dnsd_qctx_t *ctx);
 size_t dnsd_query(dnsd_qctx_t *ctx, const struct sockaddr *client, uint8_t *buf, size_t len,
                   size_t cap, bool tcp) F_HOT;
 
+/* One UDP message of a batch: the query in buf[0..len) (cap as for
+ * dnsd_query()), answered in place; out is set to the response length, 0
+ * to send nothing. */
+typedef struct {
+    const struct sockaddr *client;
+    uint8_t *buf;
+    size_t len, cap;
+    size_t out;
+} dnsd_qmsg_t;
+
+/* dnsd_query() over n UDP messages, with the same answers; the database
+ * lookups of the batch are made together, so that their cache misses
+ * overlap.  Same rules as dnsd_query(): the caller holds the RCU read lock
+ * for the whole call; nothing is allocated. */
+void dnsd_query_batch(dnsd_qctx_t *ctx, dnsd_qmsg_t *msgs, unsigned n) F_HOT;
+
 /* Counters of one context, summed by the caller when it needs totals. */
 typedef struct {
     uint64_t queries, noerror, nxdomain, refused, formerr, notimp, servfail, badvers;

@@ -50,6 +50,7 @@
  * one pair of system calls per 32 queries; small enough that the batch
  * buffers (32 x 4 KiB) stay in L2 cache. */
 #define UDP_BATCH 32
+_Static_assert(UDP_BATCH <= 256, "qslot holds a batch index in a byte");
 /* New TCP connections taken per readiness event. */
 #define TCP_ACCEPTS 32
 #define TCP_BUF (2 + DNSD_TCP_BUF)
@@ -75,6 +76,8 @@ typedef struct {
     struct sockaddr_storage addrs[UDP_BATCH];
     uint8_t ctrl[UDP_BATCH][CTRL_LEN] __attribute__((aligned(8)));
     uint8_t (*bufs)[DNSD_UDP_BUF];
+    dnsd_qmsg_t q[UDP_BATCH];
+    uint8_t qslot[UDP_BATCH];   /* q[j] came from msgs[qslot[j]] */
 } udp_thread_t;
 
 typedef struct {
@@ -188,16 +191,25 @@ static void *udp_main(void *arg)
             continue;
         }
         used = (unsigned)n;
-        unsigned nout = 0;
-        rcu_read_lock();
+        unsigned nout = 0, nq = 0;
         for (int i = 0; i < n; i++) {
             struct msghdr *h = &u->msgs[i].msg_hdr;
             if (port_is_zero(&u->addrs[i]) || (h->msg_flags & MSG_TRUNC))
                 continue;
-            size_t len = dnsd_query(u->qctx, (const struct sockaddr *)&u->addrs[i], u->bufs[i],
-                                    u->msgs[i].msg_len, DNSD_UDP_BUF, false);
+            u->qslot[nq] = (uint8_t)i;
+            u->q[nq++] = (dnsd_qmsg_t){ .client = (const struct sockaddr *)&u->addrs[i],
+                                        .buf = u->bufs[i], .len = u->msgs[i].msg_len,
+                                        .cap = DNSD_UDP_BUF };
+        }
+        rcu_read_lock();
+        dnsd_query_batch(u->qctx, u->q, nq);
+        rcu_read_unlock();
+        for (unsigned j = 0; j < nq; j++) {
+            size_t len = u->q[j].out;
             if (!len)
                 continue;
+            unsigned i = u->qslot[j];
+            struct msghdr *h = &u->msgs[i].msg_hdr;
             struct msghdr *o = &u->out[nout].msg_hdr;
             u->out_iov[nout].iov_base = u->bufs[i];
             u->out_iov[nout].iov_len = len;
@@ -212,7 +224,6 @@ static void *udp_main(void *arg)
             }
             nout++;
         }
-        rcu_read_unlock();
         for (unsigned sent = 0; sent < nout;) {
             int r = (int)syscall(SYS_sendmmsg, u->fd, u->out + sent, nout - sent, MSG_DONTWAIT);
             if (r <= 0) {

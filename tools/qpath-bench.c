@@ -44,10 +44,16 @@ struct qset {
     size_t n, ncap;
 };
 
+/* Messages per dnsd_query_batch() call, at most: the workers' UDP batch. */
+#define QPATH_BATCH_MAX 32
+
 F_NORETURN static void usage(void)
 {
     fprintf(stderr, "usage: qpath-bench -c CONFIG [-d TEXTFILE] [-B WIREFILE] [-n COUNT] "
-                    "[-a CLIENT] [-s SEED]\n");
+                    "[-a CLIENT] [-s SEED] [-b BATCH]\n"
+                    "  -b BATCH  queries per dnsd_query_batch() call, 1..%d (default %d, as the\n"
+                    "            workers); 1: one dnsd_query() call per query\n",
+            QPATH_BATCH_MAX, QPATH_BATCH_MAX);
     exit(2);
 }
 
@@ -173,32 +179,55 @@ struct counts {
     uint64_t rcode[16];
 };
 
-/* The measured loop.  noinline keeps it a function of its own for
- * callgrind's --toggle-collect; the read-side lock is taken per batch of 64,
- * as the workers do per receive batch. */
-__attribute__((noinline, noclone)) void qpath_run(dnsd_qctx_t *ctx, const struct qset *q, uint64_t count,
-                                         const struct sockaddr *client, struct counts *c);
-__attribute__((noinline, noclone)) void qpath_run(dnsd_qctx_t *ctx, const struct qset *q, uint64_t count,
-                                         const struct sockaddr *client, struct counts *c)
+static inline void count_one(struct counts *c, const dnsd_qmsg_t *m)
 {
-    static uint8_t buf[DNSD_UDP_BUF];
+    if (m->out == 0)
+        c->silent++;
+    else
+        c->rcode[m->buf[3] & 15]++;
+    c->bytes += m->out;
+}
+
+/* The measured loop.  noinline keeps it a function of its own for
+ * callgrind's --toggle-collect.  With batch 1, one dnsd_query() per query,
+ * the read-side lock taken per 64; otherwise dnsd_query_batch() over
+ * batch messages under one lock, as a worker does per receive. */
+__attribute__((noinline, noclone)) void qpath_run(dnsd_qctx_t *ctx, const struct qset *q, uint64_t count,
+                                         const struct sockaddr *client, unsigned batch,
+                                         struct counts *c);
+__attribute__((noinline, noclone)) void qpath_run(dnsd_qctx_t *ctx, const struct qset *q, uint64_t count,
+                                         const struct sockaddr *client, unsigned batch,
+                                         struct counts *c)
+{
+    static uint8_t bufs[QPATH_BATCH_MAX][DNSD_UDP_BUF];
+    dnsd_qmsg_t m[QPATH_BATCH_MAX];
     size_t i = 0;
     for (uint64_t done = 0; done < count;) {
-        uint64_t batch_end = done + 64 < count ? done + 64 : count;
+        unsigned n = batch == 1 ? 64 : batch;
+        if (count - done < n)
+            n = (unsigned)(count - done);
         rcu_read_lock();
-        for (; done < batch_end; done++) {
+        for (unsigned j = 0; j < n; j++) {
+            uint8_t *buf = bufs[batch == 1 ? 0 : j];
             size_t len = q->offs[i + 1] - q->offs[i];
             memcpy(buf, q->data + q->offs[i], len);
-            size_t out = dnsd_query(ctx, client, buf, len, sizeof buf, false);
-            if (out == 0)
-                c->silent++;
-            else
-                c->rcode[buf[3] & 15]++;
-            c->bytes += out;
             if (++i == q->n)
                 i = 0;
+            if (batch > 1) {
+                m[j] = (dnsd_qmsg_t){ .client = client, .buf = buf, .len = len, .cap = DNSD_UDP_BUF };
+                continue;
+            }
+            m[0].out = dnsd_query(ctx, client, buf, len, DNSD_UDP_BUF, false);
+            m[0].buf = buf;
+            count_one(c, &m[0]);
+        }
+        if (batch > 1) {
+            dnsd_query_batch(ctx, m, n);
+            for (unsigned j = 0; j < n; j++)
+                count_one(c, &m[j]);
         }
         rcu_read_unlock();
+        done += n;
     }
     c->done += count;
 }
@@ -225,7 +254,8 @@ int main(int argc, char **argv)
     int opt;
 
     memset(&client, 0, sizeof client);
-    while ((opt = getopt(argc, argv, "c:d:B:n:a:s:")) != -1) {
+    unsigned batch = QPATH_BATCH_MAX;
+    while ((opt = getopt(argc, argv, "c:d:B:n:a:s:b:")) != -1) {
         switch (opt) {
         case 'c': conf = optarg; break;
         case 'd': read_text(&q, optarg); break;
@@ -233,10 +263,11 @@ int main(int argc, char **argv)
         case 'n': count = strtoll(optarg, NULL, 10); break;
         case 'a': client_str = optarg; break;
         case 's': seed = strtoull(optarg, NULL, 10); break;
+        case 'b': batch = (unsigned)strtoul(optarg, NULL, 10); break;
         default: usage();
         }
     }
-    if (!conf || optind != argc || count < -1)
+    if (!conf || optind != argc || count < -1 || batch < 1 || batch > QPATH_BATCH_MAX)
         usage();
     if (q.n == 0 && count != 0)
         die("%s", "no queries: give -d TEXTFILE and/or -B WIREFILE");
@@ -271,7 +302,7 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof c);
 
     t0 = now_s();
-    qpath_run(ctx, &q, (uint64_t)count, (const struct sockaddr *)&client, &c);
+    qpath_run(ctx, &q, (uint64_t)count, (const struct sockaddr *)&client, batch, &c);
     double t_run = now_s() - t0;
 
     printf("queries %" PRIu64 " (%zu distinct), load %.1f ms\n", c.done, q.n, t_load * 1e3);

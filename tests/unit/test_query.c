@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <urcu.h>
 
+#include "dnsd/base/rng.h"
 #include "dnsd/base/wire.h"
 #include "dnsd/query.h"
 #include "dnsd/server.h"
@@ -726,6 +727,88 @@ static void test_country_txt(void **state)
     assert_int_equal(r.ns, 1);
 }
 
+/* A mixed set of messages: every kind of name, type, EDNS and Client
+ * Subnet shape, and some that are malformed or dropped. */
+static unsigned mixed_queries(pkt_t *q, unsigned max)
+{
+    static const char *names[] = { "pool.example.org", "2.pool.example.org", "3.pool.example.org",
+                                   "gb.pool.example.org", "1.cn.pool.example.org",
+                                   "debian.pool.example.org", "0.debian.pool.example.org",
+                                   "europe.pool.example.org", "x.pool.example.org",
+                                   "www.pool.example.org", "_country.pool.example.org",
+                                   "example.net", "POOL.Example.ORG" };
+    static const uint16_t types[] = { DNS_T_A, DNS_T_AAAA, DNS_T_A, DNS_T_AAAA, DNS_T_TXT,
+                                      DNS_T_ANY, DNS_T_SOA, DNS_T_AXFR };
+    static const struct { const char *addr; unsigned source; } ecs[] = {
+        { "175.16.199.0", 24 }, { "175.16.199.77", 32 }, { "175.0.0.0", 8 }, { "81.2.69.0", 24 },
+        { "2001:218::", 32 }, { "2a02:cf40::", 48 }, { "::ffff:175.16.199.0", 120 }, { "0.0.0.0", 0 },
+        { "10.0.0.0", 8 },
+    };
+    unsigned n = 0;
+    uint8_t o[64];
+    for (unsigned i = 0; n < max && i < ARRAY_LEN(names) * ARRAY_LEN(types); i++) {
+        mkq(&q[n], names[i % ARRAY_LEN(names)], types[(i / ARRAY_LEN(names) + i) % ARRAY_LEN(types)]);
+        if (i % 3 == 1)
+            add_opt(&q[n], 1232, 0, i & 4, NULL, 0);
+        else if (i % 3 == 2) {
+            unsigned e = i / 3 % ARRAY_LEN(ecs);
+            add_opt(&q[n], 4096, 0, false, o, ecs_opt(o, ecs[e].addr, ecs[e].source));
+        }
+        n++;
+    }
+    if (n + 3 <= max) {
+        /* A response (dropped), a bare header (FORMERR), EDNS version 1. */
+        mkq(&q[n], "pool.example.org", DNS_T_A);
+        q[n++].b[2] |= DNS_F_QR;
+        q_header(&q[n++], 7, 0, 0);
+        mkq(&q[n], "pool.example.org", DNS_T_A);
+        add_opt(&q[n++], 1232, 1, false, NULL, 0);
+    }
+    return n;
+}
+
+/* dnsd_query_batch() answers exactly as dnsd_query() one by one: the same
+ * bytes, in batches of every size (also past its own batch size), from
+ * IPv4 and IPv6 clients, and the same counters. */
+static void test_batch_matches_single(void **state)
+{
+    (void)state;
+    static pkt_t q[128], a[100], b[100];
+    unsigned nq = mixed_queries(q, ARRAY_LEN(q));
+    assert_true(nq > 90);
+    struct sockaddr_in6 client6 = { .sin6_family = AF_INET6, .sin6_port = htons(40000) };
+    inet_pton(AF_INET6, "2001:218::1", &client6.sin6_addr);
+    dnsd_qctx_t *c1 = dnsd_qctx_new(srv, 99), *c2 = dnsd_qctx_new(srv, 99);
+    rng_t r;
+    rng_seed(&r, 5);
+    dnsd_qmsg_t m[100];
+    unsigned answered = 0;
+    for (unsigned round = 0; round < 300; round++) {
+        unsigned n = 1 + (unsigned)rng_below(&r, ARRAY_LEN(m));
+        const struct sockaddr *from = round & 1 ? (const struct sockaddr *)&client6
+                                                : (const struct sockaddr *)&client4;
+        for (unsigned i = 0; i < n; i++) {
+            unsigned k = (unsigned)rng_below(&r, nq);
+            a[i] = b[i] = q[k];
+            m[i] = (dnsd_qmsg_t){ .client = from, .buf = a[i].b, .len = a[i].len, .cap = DNSD_UDP_BUF };
+        }
+        rcu_read_lock();
+        dnsd_query_batch(c1, m, n);
+        for (unsigned i = 0; i < n; i++) {
+            size_t len = dnsd_query(c2, from, b[i].b, b[i].len, DNSD_UDP_BUF, false);
+            assert_int_equal(m[i].out, len);
+            assert_memory_equal(a[i].b, b[i].b, len);
+            answered += len > 0;
+        }
+        rcu_read_unlock();
+    }
+    assert_true(answered > 10000);
+    assert_memory_equal(dnsd_qctx_stats(c1), dnsd_qctx_stats(c2), sizeof(dnsd_qstats_t));
+    assert_true(dnsd_qctx_stats(c1)->ecs > 1000 && dnsd_qctx_stats(c1)->dropped > 0);
+    dnsd_qctx_free(c1);
+    dnsd_qctx_free(c2);
+}
+
 static void test_no_allocation(void **state)
 {
     (void)state;
@@ -747,6 +830,18 @@ static void test_no_allocation(void **state)
         work = q[i % 12];
         dnsd_query(ctx, (const struct sockaddr *)&client4, work.b, work.len, DNSD_UDP_BUF, false);
     }
+    static pkt_t mixed[128];
+    unsigned nmixed = mixed_queries(mixed, ARRAY_LEN(mixed));
+    dnsd_qmsg_t m[40];
+    for (unsigned i = 0; i < 2000; i++) {
+        static pkt_t w[40];
+        for (unsigned j = 0; j < 40; j++) {
+            w[j] = mixed[(i + j * 7) % nmixed];
+            m[j] = (dnsd_qmsg_t){ .client = (const struct sockaddr *)&client4, .buf = w[j].b,
+                                  .len = w[j].len, .cap = DNSD_UDP_BUF };
+        }
+        dnsd_query_batch(ctx, m, 40);
+    }
     rcu_read_unlock();
     assert_int_equal(alloc_count, before);
     /* Control: the counter does see the library's allocations. */
@@ -767,6 +862,7 @@ int main(void)
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_ecs),
         cmocka_unit_test(test_country_txt),
+        cmocka_unit_test(test_batch_matches_single),
         cmocka_unit_test(test_no_allocation),
     };
     return cmocka_run_group_tests_name("query", tests, setup, teardown);
