@@ -78,8 +78,13 @@ typedef struct {
     const dnsd_dataset_t *d;
     const qname_info_t *qi; /* the name, as the zones see it */
     qname_info_t slow;      /* where qi points for names not in the index */
+    uint64_t hash;          /* of lname, for the zones' name index */
     bool need_geo;          /* loc.req is to be looked up before query_end() */
     client_loc_t loc;
+    /* A pool answer drawn from the snapshot (query_choose()). */
+    int fam;                /* WSNAP_V4 or WSNAP_V6, or -1: not from the snapshot */
+    const wtable_t *tab;    /* the table, or NULL: no servers */
+    uint64_t r;             /* the draw's random word */
 } txn_t;
 
 /* Queries a context takes through dnsd_query_batch() at once. */
@@ -429,17 +434,37 @@ static int pool_family(const dnsd_qctx_t *ctx, const txn_t *t, const qname_info_
 /* Before the answer: whether the client must be located. */
 static void plan_pool(dnsd_qctx_t *ctx, txn_t *t)
 {
-    if (t->qi->geo && pool_family(ctx, t, t->qi) >= 0) {
+    t->fam = pool_family(ctx, t, t->qi);
+    if (t->qi->geo && t->fam >= 0) {
         locate_key(ctx->srv, t, t->client, &t->loc);
         t->need_geo = locate_needs_db(t->d, &t->loc);
     }
 }
 
-static void answer_pool(dnsd_qctx_t *ctx, txn_t *t)
+/* Once the client is located: the table, and the random word of the draw
+ * (one per answer, taken in query order, so a batch draws as single
+ * queries would). */
+static void choose_pool(dnsd_qctx_t *ctx, txn_t *t)
 {
     const qname_info_t *qi = t->qi;
-    int fam = pool_family(ctx, t, qi);
-    if (fam < 0) {
+    area_t area = qi->area;
+    if (qi->geo) {
+        /* plan_pool() put the key in loc, and the caller its answer. */
+        locate_area(&t->loc);
+        area = t->loc.area;
+        /* The answer depends on the client's network as far as the database
+         * distinguished it. */
+        t->ecs_scope = (uint8_t)t->loc.req.ans.scope;
+    }
+    t->tab = wsnap_table(t->d->snap, area, t->fam, qi->sub < 0 ? WSNAP_SUB_ALL : (unsigned)qi->sub);
+    if (t->tab)
+        t->r = rng_next(&ctx->rng);
+}
+
+static void answer_pool(txn_t *t)
+{
+    const qname_info_t *qi = t->qi;
+    if (t->fam < 0) {
         const zone_rrset_t *rs = NULL;
         uint16_t qtype = t->qtype == DNS_T_ANY ? DNS_T_A : t->qtype;
         if (qtype != DNS_T_A && qtype != DNS_T_AAAA && qi->node)
@@ -450,23 +475,13 @@ static void answer_pool(dnsd_qctx_t *ctx, txn_t *t)
             put_soa(t, qi);
         return;
     }
-    area_t area = qi->area;
-    if (qi->geo) {
-        /* plan_pool() put the key in loc, and the caller its answer. */
-        locate_area(&t->loc);
-        area = t->loc.area;
-        /* The answer depends on the client's network as far as the database
-         * distinguished it. */
-        t->ecs_scope = (uint8_t)t->loc.req.ans.scope;
-    }
-    const wtable_t *tab = wsnap_table(t->d->snap, area, fam, qi->sub < 0 ? WSNAP_SUB_ALL : (unsigned)qi->sub);
-    if (!tab) {
+    if (!t->tab) {
         put_soa(t, qi);
         return;
     }
     const uint8_t *rr[WSNAP_MAX_ANSWERS];
-    unsigned n = wsnap_pick(t->d->snap, tab, &ctx->rng, rr);
-    if (fam == WSNAP_V4)
+    unsigned n = wsnap_pick_r(t->d->snap, t->tab, t->r, rr);
+    if (t->fam == WSNAP_V4)
         put_addrs(t, rr, n, WSNAP_RR_V4);
     else
         put_addrs(t, rr, n, WSNAP_RR_V6);
@@ -550,7 +565,7 @@ static void answer_prepare(dnsd_qctx_t *ctx, txn_t *t)
         return;
     }
     const zones_t *zs = ctx->srv->zones;
-    t->qi = zones_lookup(zs, t->lname, t->name_len, zones_name_hash(t->lname, t->name_len));
+    t->qi = zones_lookup(zs, t->lname, t->name_len, t->hash);
     if (!t->qi) {
         /* Not an existing name: outside every zone, or NXDOMAIN. */
         zones_classify(zs, t->lname, t->name_len, &t->slow);
@@ -575,7 +590,7 @@ static void answer(dnsd_qctx_t *ctx, txn_t *t)
 {
     switch (t->qi->kind) {
     case QK_POOL:
-        answer_pool(ctx, t);
+        answer_pool(t);
         break;
     case QK_DEBUG:
         answer_debug(ctx, t);
@@ -618,9 +633,9 @@ static void put_opt(txn_t *t, const dnsd_server_t *srv)
     t->w += 11u + rdlen;
 }
 
-/* Parse the query and get its answer ready up to the database lookup
- * (t->need_geo).  d: the dataset the answer comes from, read once by the
- * caller for its whole batch. */
+/* Parse the query (query_prepare() then gets its answer ready up to the
+ * database lookup, t->need_geo).  d: the dataset the answer comes from,
+ * read once by the caller for its whole batch. */
 static void query_begin(dnsd_qctx_t *ctx, txn_t *t, const dnsd_dataset_t *d,
                         const struct sockaddr *client, uint8_t *buf, size_t len, size_t cap, bool tcp)
 {
@@ -637,6 +652,8 @@ static void query_begin(dnsd_qctx_t *ctx, txn_t *t, const dnsd_dataset_t *d,
     t->client = client;
     t->d = d;
     t->need_geo = false;
+    t->fam = -1;
+    t->tab = NULL;
 
     ctx->st.queries++;
     if (tcp)
@@ -671,7 +688,21 @@ static void query_begin(dnsd_qctx_t *ctx, txn_t *t, const dnsd_dataset_t *d,
         return;
     }
     t->state = TX_ANSWER;
-    answer_prepare(ctx, t);
+    t->hash = zones_name_hash(t->lname, t->name_len);
+    zones_prefetch_slot(srv->zones, t->hash);
+}
+
+static inline void query_prepare(dnsd_qctx_t *ctx, txn_t *t)
+{
+    if (t->state == TX_ANSWER)
+        answer_prepare(ctx, t);
+}
+
+/* Between the geo lookup and query_end(): a pool answer's table and draw. */
+static inline void query_choose(dnsd_qctx_t *ctx, txn_t *t)
+{
+    if (t->state == TX_ANSWER && t->qi->kind == QK_POOL && t->fam >= 0)
+        choose_pool(ctx, t);
 }
 
 /* Write the answer (t->loc.req.ans looked up if t->need_geo), the OPT
@@ -721,8 +752,10 @@ size_t dnsd_query(dnsd_qctx_t *ctx, const struct sockaddr *client, uint8_t *buf,
     txn_t t;
     const dnsd_dataset_t *d = rcu_dereference(ctx->srv->current);
     query_begin(ctx, &t, d, client, buf, len, cap, tcp);
+    query_prepare(ctx, &t);
     if (t.need_geo)
         geo_lookup(d->geo, t.loc.req.family, t.loc.req.addr, t.loc.req.prefix, &t.loc.req.ans);
+    query_choose(ctx, &t);
     return query_end(ctx, &t);
 }
 
@@ -733,14 +766,31 @@ void dnsd_query_batch(dnsd_qctx_t *ctx, dnsd_qmsg_t *msgs, unsigned n)
         unsigned k = n - done < QBATCH ? n - done : QBATCH, ngeo = 0;
         dnsd_qmsg_t *m = msgs + done;
         geo_req_t *reqs[QBATCH];
+        /* Each pass asks for what the next one reads: the name index's
+         * slots, its entries, ..., table headers, the places in them the
+         * draws land. */
+        for (unsigned i = 0; i < k; i++)
+            query_begin(ctx, &ctx->batch[i], d, m[i].client, m[i].buf, m[i].len, m[i].cap, false);
+        for (unsigned i = 0; i < k; i++)
+            if (ctx->batch[i].state == TX_ANSWER)
+                zones_prefetch_entry(ctx->srv->zones, ctx->batch[i].hash);
         for (unsigned i = 0; i < k; i++) {
             txn_t *t = &ctx->batch[i];
-            query_begin(ctx, t, d, m[i].client, m[i].buf, m[i].len, m[i].cap, false);
+            query_prepare(ctx, t);
             if (t->need_geo)
                 reqs[ngeo++] = &t->loc.req;
         }
         if (ngeo)
             geo_lookup_batch(d->geo, reqs, ngeo);
+        for (unsigned i = 0; i < k; i++) {
+            txn_t *t = &ctx->batch[i];
+            query_choose(ctx, t);
+            if (t->tab)
+                __builtin_prefetch(t->tab);
+        }
+        for (unsigned i = 0; i < k; i++)
+            if (ctx->batch[i].tab)
+                wtable_prefetch_draw(ctx->batch[i].tab, ctx->batch[i].r);
         for (unsigned i = 0; i < k; i++)
             m[i].out = query_end(ctx, &ctx->batch[i]);
     }

@@ -120,7 +120,7 @@ static void lookup6(const geo_db_t *db, const uint8_t *addr, unsigned prefix,
     answer(db, ref, depth, 0, out);
 }
 
-void geo_lookup(const geo_db_t *db, int family, const uint8_t *addr, unsigned prefix,
+F_POPCNT void geo_lookup(const geo_db_t *db, int family, const uint8_t *addr, unsigned prefix,
                 geo_answer_t *out)
 {
     if (family == 4) {
@@ -169,7 +169,7 @@ void geo_lookup_binary(const geo_db_t *db, int family, const uint8_t *addr, unsi
     answer(db, ref, depth, scope_add, out);
 }
 
-void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsigned n)
+F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsigned n)
 {
     /* Per request: where it stands (e: stride entry, node or leaf index),
      * the address bits still to read, and the prefix and scope offset in

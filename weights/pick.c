@@ -12,16 +12,23 @@
  * binary searches, a shuffle of at most WSNAP_MAX_ANSWERS entries. */
 #include "weights/internal.h"
 
-/* Family-local ids of the servers for one answer, in random order. */
-static inline unsigned pick_ids(const wtable_t *t, rng_t *rng, uint32_t *out)
+/* The draw's start u in [0, UNIT) and order o, from the random word r. */
+static inline uint32_t draw_start(uint64_t r) { return (uint32_t)(r >> 37); }
+static inline uint32_t draw_order(const wtable_t *t, uint64_t r)
+{
+    return (uint32_t)(((uint64_t)(uint32_t)r * t->norders) >> 32);
+}
+
+/* Family-local ids of the servers for one answer, in random order; r is
+ * all the randomness the answer uses. */
+static inline unsigned pick_ids(const wtable_t *t, uint64_t r, uint32_t *out)
 {
     unsigned n = 0;
     for (uint32_t i = 0; i < t->ncertain; i++)
         out[n++] = t->certain[i];
     if (t->k) {
-        uint64_t r = rng_next(rng);
-        uint32_t u = (uint32_t)(r >> 37); /* start in [0, UNIT) */
-        uint32_t o = (uint32_t)(((uint64_t)(uint32_t)r * t->norders) >> 32);
+        uint32_t u = draw_start(r);
+        uint32_t o = draw_order(t, r);
         const wslot_t *sl = t->slots + (size_t)o * t->nrest;
         const uint32_t k = t->k, shift = t->bshift;
         if (!t->bucket) {
@@ -57,12 +64,14 @@ static inline unsigned pick_ids(const wtable_t *t, rng_t *rng, uint32_t *out)
     }
 shuffle:;
     /* Random order: the draws above come out in the table's order, and the
-     * certain servers first. */
+     * certain servers first.  The shuffle's bits come from r through a
+     * generator of their own, independent of the draw's. */
+    rng_t sh = { r ^ 0x9e3779b97f4a7c15ull };
     uint64_t bits = 0;
     unsigned left = 0;
     for (unsigned i = n; i > 1; i--) {
         if (!left) {
-            bits = rng_next(rng);
+            bits = rng_next(&sh);
             left = 4;
         }
         uint32_t j = (uint32_t)(((bits & 0xffff) * i) >> 16);
@@ -77,19 +86,41 @@ shuffle:;
 
 unsigned wtable_pick_servers(const wtable_t *t, rng_t *rng, uint32_t *out)
 {
-    unsigned n = pick_ids(t, rng, out);
+    unsigned n = pick_ids(t, rng_next(rng), out);
     for (unsigned i = 0; i < n; i++)
         out[i] = t->orig[out[i]];
     return n;
 }
 
-unsigned wsnap_pick(const wsnap_t *s, const wtable_t *t, rng_t *rng, const uint8_t **out)
+unsigned wsnap_pick_r(const wsnap_t *s, const wtable_t *t, uint64_t r, const uint8_t **out)
 {
     uint32_t id[WSNAP_MAX_ANSWERS];
-    unsigned n = pick_ids(t, rng, id);
+    unsigned n = pick_ids(t, r, id);
     size_t rrlen = t->family == WSNAP_V4 ? WSNAP_RR_V4 : WSNAP_RR_V6;
     const uint8_t *rr = s->rr[t->family];
     for (unsigned i = 0; i < n; i++)
         out[i] = rr + (size_t)id[i] * rrlen;
     return n;
+}
+
+unsigned wsnap_pick(const wsnap_t *s, const wtable_t *t, rng_t *rng, const uint8_t **out)
+{
+    return wsnap_pick_r(s, t, rng_next(rng), out);
+}
+
+void wtable_prefetch_draw(const wtable_t *t, uint64_t r)
+{
+    if (!t->k)
+        return;
+    uint32_t u = draw_start(r), o = draw_order(t, r);
+    const wslot_t *sl = t->slots + (size_t)o * t->nrest;
+    if (!t->bucket) {
+        /* A small table: its slots, a few lines from the first. */
+        for (uint32_t i = 0; i < t->nrest; i += 64 / sizeof(*sl))
+            __builtin_prefetch(sl + i);
+        return;
+    }
+    const uint32_t *bk = t->bucket + (size_t)o * t->nbuckets;
+    for (uint32_t j = 0; j < t->k; j++)
+        __builtin_prefetch(&bk[(u + j * WSNAP_UNIT) >> t->bshift]);
 }

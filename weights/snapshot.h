@@ -107,6 +107,13 @@ uint32_t wtable_size(const wtable_t *t);
  * WSNAP_MAX_ANSWERS) and returns how many.  No allocation, no system call. */
 unsigned wsnap_pick(const wsnap_t *s, const wtable_t *t, rng_t *rng, const uint8_t **out);
 
+/* wsnap_pick() with its one random word given: the answer is a function of
+ * r, so a caller can draw r early, and first ask for the memory the pick
+ * will read with wtable_prefetch_draw(t, r) (which reads t's first cache
+ * line), so that the cache misses of a batch of answers overlap. */
+unsigned wsnap_pick_r(const wsnap_t *s, const wtable_t *t, uint64_t r, const uint8_t **out);
+void wtable_prefetch_draw(const wtable_t *t, uint64_t r);
+
 /* Same, returning the servers' indices as given to wsnap_build (tests). */
 unsigned wtable_pick_servers(const wtable_t *t, rng_t *rng, uint32_t *out);
 /* Server number (as given to wsnap_build) of the table's i-th server. */

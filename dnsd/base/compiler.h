@@ -6,6 +6,14 @@
 #define F_WUNUSED       __attribute__((warn_unused_result))
 #define F_PRINTF(f, a)  __attribute__((format(printf, f, a)))
 #define F_HOT           __attribute__((hot))
+/* A copy of the function for CPUs with the POPCNT instruction, chosen once
+ * at start-up (GCC's target_clones; x86-64 only, where the baseline lacks
+ * it and __builtin_popcount is a library call). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define F_POPCNT        __attribute__((target_clones("popcnt", "default")))
+#else
+#define F_POPCNT
+#endif
 #define F_COLD          __attribute__((cold))
 #define F_NORETURN      __attribute__((noreturn))
 #define F_UNUSED        __attribute__((unused))
