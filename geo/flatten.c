@@ -327,8 +327,12 @@ static size_t pins6(pin_t *p, uint32_t v4ref)
 typedef struct {
     geo_mb_t *v;
     size_t n, cap;
-    uint32_t *leaves;
+    uint16_t *leaves;
     size_t nl, lcap;
+    uint32_t answers[GEO_MB_ANSWERS_MAX]; /* leaf refs; [0] unused */
+    unsigned nanswers;
+    /* (country, continent) bits of a leaf ref -> its answer number, 0: none yet */
+    uint16_t answer_of[(GEO_LEAF_CONT_MASK << GEO_LEAF_CONT_SHIFT | GEO_LEAF_COUNTRY_MASK) + 1];
     uint32_t graft;             /* the IPv4 root, not copied into the IPv6 side */
     unsigned maxdepth;          /* no inner node at or below this depth */
 } mb_build_t;
@@ -344,7 +348,22 @@ static uint32_t mb_alloc(mb_build_t *m, size_t count)
     return first;
 }
 
-static uint32_t mb_leaf_append(mb_build_t *m, const uint32_t *leaves, size_t count)
+/* The answer number of leaf ref r, 0 if the table is full (then the leaf
+ * is GEO_MB_SLOW_LEAF: right, only slower).  A country db has a few
+ * hundred. */
+static unsigned mb_answer(mb_build_t *m, uint32_t r)
+{
+    uint32_t key = r & (GEO_LEAF_COUNTRY_MASK | GEO_LEAF_CONT_MASK << GEO_LEAF_CONT_SHIFT);
+    if (m->answer_of[key])
+        return m->answer_of[key];
+    if (m->nanswers == GEO_MB_ANSWERS_MAX)
+        return 0;
+    m->answers[m->nanswers] = r;
+    m->answer_of[key] = (uint16_t)m->nanswers;
+    return m->nanswers++;
+}
+
+static uint32_t mb_leaf_append(mb_build_t *m, const uint16_t *leaves, size_t count)
 {
     if (m->nl + count > m->lcap) {
         m->lcap = (m->nl + count) * 2;
@@ -359,22 +378,25 @@ static uint32_t mb_leaf_append(mb_build_t *m, const uint32_t *leaves, size_t cou
 /* Fill m->v[slot] with the multibit node for binary node ref at depth. */
 static void mb_fill(const builder_t *b, mb_build_t *m, uint32_t slot, uint32_t ref, unsigned depth)
 {
-    uint32_t kids[1u << GEO_MB_BITS], leaves[1u << GEO_MB_BITS];
+    uint32_t kids[1u << GEO_MB_BITS];
+    uint16_t leaves[1u << GEO_MB_BITS];
     unsigned nkids = 0, nleaves = 0;
     uint64_t inner = 0, runs = 0;
     for (unsigned i = 0; i < 1u << GEO_MB_BITS; i++) {
-        uint32_t r = ref, e;
+        uint32_t r = ref;
+        uint16_t e = GEO_MB_SLOW_LEAF;
         unsigned d = depth;
         for (unsigned k = 0; k < GEO_MB_BITS && !(r & GEO_LEAF) && r != m->graft; k++, d++)
             r = b->nodes[r].child[i >> (GEO_MB_BITS - 1 - k) & 1];
         if (r & GEO_LEAF) {
-            e = r | d << GEO_LEAF_DEPTH_SHIFT;
+            /* ref is a node, so the leaf is 1..GEO_MB_BITS bits below. */
+            unsigned a = mb_answer(m, r);
+            if (a)
+                e = (uint16_t)(a << 3 | (d - depth));
         } else if (r != m->graft && d < m->maxdepth) {
             inner |= 1ull << i;
             kids[nkids++] = r;
             continue;
-        } else {
-            e = GEO_MB_SLOW;
         }
         if (!nleaves || leaves[nleaves - 1] != e) {
             runs |= 1ull << i;
@@ -593,11 +615,14 @@ geo_db_t *geo_db_load(const char *path, errs_t *errs)
     size_t nn = b->n;
     uint32_t *stride = xmalloc(2 * GEO_STRIDE_SIZE * sizeof(uint32_t));
     /* No IPv4 leaf is deeper than 32 bits, so the IPv4 side needs no limit. */
-    mb_build_t mb = { .graft = GEO_LEAF, .maxdepth = 33 };
-    fill_stride(b, &mb, stride, root4, 0, 0);
-    mb.graft = root4;
-    mb.maxdepth = GEO_MB_MAX6;
-    fill_stride(b, &mb, stride + GEO_STRIDE_SIZE, root6, 0, 0);
+    mb_build_t *mb = xcalloc(1, sizeof(*mb));
+    mb->graft = GEO_LEAF;
+    mb->maxdepth = 33;
+    mb->nanswers = 1;
+    fill_stride(b, mb, stride, root4, 0, 0);
+    mb->graft = root4;
+    mb->maxdepth = GEO_MB_MAX6;
+    fill_stride(b, mb, stride + GEO_STRIDE_SIZE, root6, 0, 0);
 
     uint64_t *cmemo = xcalloc(nn, sizeof(uint64_t));
     db->networks[0] = count_networks(b, root4, cmemo, GEO_LEAF);
@@ -611,33 +636,39 @@ geo_db_t *geo_db_load(const char *path, errs_t *errs)
      * first, each part on a 64-byte boundary so that no node straddles two
      * cache lines. */
     size_t off_stride = 0, sz_stride = 2 * GEO_STRIDE_SIZE * sizeof(uint32_t);
-    size_t off_mb = off_stride + sz_stride, sz_mb = mb.n * sizeof(geo_mb_t);
-    size_t off_leaves = (off_mb + sz_mb + 63) / 64 * 64, sz_leaves = mb.nl * sizeof(uint32_t);
+    size_t off_mb = off_stride + sz_stride, sz_mb = mb->n * sizeof(geo_mb_t);
+    size_t off_leaves = (off_mb + sz_mb + 63) / 64 * 64, sz_leaves = mb->nl * sizeof(uint16_t);
     size_t off_nodes = (off_leaves + sz_leaves + 63) / 64 * 64, sz_nodes = nn * sizeof(geo_node_t);
-    size_t off_summary = off_nodes + sz_nodes, total = off_summary + nn;
+    size_t off_summary = off_nodes + sz_nodes;
+    size_t off_answers = (off_summary + nn + 63) / 64 * 64, sz_answers = mb->nanswers * sizeof(uint32_t);
+    size_t total = off_answers + sz_answers;
     uint8_t *arena = xhuge_alloc(total, &db->arena_size);
     memcpy(arena + off_stride, stride, sz_stride);
     if (sz_mb)
-        memcpy(arena + off_mb, mb.v, sz_mb);
+        memcpy(arena + off_mb, mb->v, sz_mb);
     if (sz_leaves)
-        memcpy(arena + off_leaves, mb.leaves, sz_leaves);
+        memcpy(arena + off_leaves, mb->leaves, sz_leaves);
     memcpy(arena + off_nodes, b->nodes, sz_nodes);
     memcpy(arena + off_summary, b->summary, nn);
+    memcpy(arena + off_answers, mb->answers, sz_answers);
     free(stride);
-    free(mb.v);
-    free(mb.leaves);
+    free(mb->v);
+    free(mb->leaves);
 
     db->arena = arena;
     db->stride[0] = (const uint32_t *)(arena + off_stride);
     db->stride[1] = db->stride[0] + GEO_STRIDE_SIZE;
     db->mb = (const geo_mb_t *)(arena + off_mb);
-    db->mb_leaves = (const uint32_t *)(arena + off_leaves);
+    db->mb_leaves = (const uint16_t *)(arena + off_leaves);
+    db->mb_answers = (const uint32_t *)(arena + off_answers);
+    db->nmb_answers = mb->nanswers;
     db->nodes = (const geo_node_t *)(arena + off_nodes);
     db->summary = arena + off_summary;
     db->root[0] = root4;
     db->root[1] = root6;
-    db->nmb = mb.n;
-    db->nmb_leaves = mb.nl;
+    db->nmb = mb->n;
+    db->nmb_leaves = mb->nl;
+    free(mb);
     db->nnodes = nn;
     db->answers = b->answers;
     db->bytes = sizeof(*db) + total;

@@ -47,16 +47,26 @@ static inline void answer(const geo_db_t *db, uint32_t ref, unsigned depth, unsi
 /* The fast path: the stride entry, then multibit nodes down to a leaf;
  * bits holds the address bits after the stride, left-aligned (zeros past
  * the address).  Returns a leaf ref with its depth. */
+/* A multibit leaf found in the node at depth, as a leaf ref with its depth
+ * (GEO_MB_SLOW for GEO_MB_SLOW_LEAF). */
+static inline uint32_t mb_leaf(const geo_db_t *db, uint16_t v, unsigned depth)
+{
+    if (v == GEO_MB_SLOW_LEAF)
+        return GEO_MB_SLOW;
+    return db->mb_answers[v >> 3] | (depth + (v & 7u)) << GEO_LEAF_DEPTH_SHIFT;
+}
+
 static inline uint32_t mb_lookup(const geo_db_t *db, uint32_t e, uint64_t bits)
 {
     if (e & GEO_LEAF)
         return e;
-    for (;;) {
+    for (unsigned depth = GEO_STRIDE_BITS;; depth += GEO_MB_BITS) {
         const geo_mb_t *n = &db->mb[e];
         uint64_t bit = 1ull << (bits >> (64 - GEO_MB_BITS));
         bits <<= GEO_MB_BITS;
         if (!(n->inner & bit))
-            return db->mb_leaves[n->leaf0 + (uint32_t)__builtin_popcountll(n->runs & (bit | (bit - 1))) - 1];
+            return mb_leaf(db, db->mb_leaves[n->leaf0 + (uint32_t)__builtin_popcountll(n->runs & (bit | (bit - 1))) - 1],
+                           depth);
         e = n->child0 + (uint32_t)__builtin_popcountll(n->inner & (bit - 1));
     }
 }
@@ -176,7 +186,7 @@ F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsig
      * the trie's own family. */
     uint32_t e[GEO_BATCH_MAX];
     uint64_t bits[GEO_BATCH_MAX];
-    uint8_t fam[GEO_BATCH_MAX], prefix[GEO_BATCH_MAX], add[GEO_BATCH_MAX];
+    uint8_t fam[GEO_BATCH_MAX], prefix[GEO_BATCH_MAX], add[GEO_BATCH_MAX], depth[GEO_BATCH_MAX];
     enum { SLOW, STRIDE, NODE, LEAF, LEAF_INDEX } st[GEO_BATCH_MAX];
     unsigned walking = 0;
     if (n > GEO_BATCH_MAX)
@@ -223,6 +233,7 @@ F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsig
             st[i] = LEAF;
         } else {
             st[i] = NODE;
+            depth[i] = GEO_STRIDE_BITS;
             walking++;
             __builtin_prefetch(&db->mb[e[i]]);
         }
@@ -237,6 +248,7 @@ F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsig
             bits[i] <<= GEO_MB_BITS;
             if (m->inner & bit) {
                 e[i] = m->child0 + (uint32_t)__builtin_popcountll(m->inner & (bit - 1));
+                depth[i] = (uint8_t)(depth[i] + GEO_MB_BITS);
                 __builtin_prefetch(&db->mb[e[i]]);
             } else {
                 /* A leaf index: the leaf is read after this pass. */
@@ -253,7 +265,7 @@ F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsig
             geo_lookup(db, r->family, r->addr, r->prefix, &r->ans);
             continue;
         }
-        uint32_t leaf = st[i] == LEAF ? e[i] : db->mb_leaves[e[i]];
+        uint32_t leaf = st[i] == LEAF ? e[i] : mb_leaf(db, db->mb_leaves[e[i]], depth[i]);
         unsigned d = leaf >> GEO_LEAF_DEPTH_SHIFT & GEO_LEAF_DEPTH_MASK;
         if (d <= prefix[i])
             answer(db, leaf, d, add[i], &r->ans);
