@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -87,6 +88,17 @@ static int open_socket(const char *arg)
     }
     if (res->ai_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    /* The same socket options as dnsd's UDP sockets (dnsd/net.c): its
+     * receive buffer, and Don't Fragment, which spares the kernel its IP ID
+     * generator.  The floor must be measured on the same kernel path as
+     * dnsd. */
+    int rcvbuf = 4 * 1024 * 1024;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    int pmtu = res->ai_family == AF_INET ? IP_PMTUDISC_PROBE : IPV6_PMTUDISC_PROBE;
+    if (res->ai_family == AF_INET)
+        setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
+    else
+        setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof pmtu);
     if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
         perror("trivial-responder: bind");
         exit(1);
