@@ -16,6 +16,10 @@
 #    The figure that decides is queries per busy server core (q/s divided
 #    by the share of a core the server used), because on two cores dnsperf
 #    saturates before either server does.
+#    Optional: when gdnsd is installed (Debian package gdnsd), it is a third
+#    server, configured by build/tools/gen-gdnsd to serve the same pool from
+#    the same snapshot and geo database, with one UDP thread; its rows give
+#    the target "dnsd's user CPU per query at most a fifth of gdnsd's".
 # 3. Instructions per query through the in-process query path
 #    (build/tools/qpath-bench): perf stat -e instructions:u where the CPU
 #    exposes the counter, else callgrind on a fixed number of queries.
@@ -41,6 +45,7 @@
 #                           fetched by tools/fetch-geodb.sh; a missing file
 #                           drops the ECS rows and the geoip line)
 #   BENCH_KEEP=1            keep the temp folder (its path is printed)
+#   BENCH_GDNSD=0           skip the gdnsd rows even when gdnsd is installed
 #   BENCH_IPQ_TOOL=perf|callgrind|none   force the instruction counter (default:
 #                           perf when instructions:u works, else callgrind)
 set -euo pipefail
@@ -131,15 +136,17 @@ pick_port() {
 }
 
 # start_server LOG CMD...: runs CMD pinned to the server CPU (taskset execs,
-# so $! is the server's own PID), sets SERVER_PID, waits for "ready".
+# so $! is the server's own PID), sets SERVER_PID, waits for the word
+# "ready" in its output (or for $READY_WORDS, e.g. READY_WORDS="DNS
+# listeners started" start_server ... for gdnsd).
 start_server() {
-    local log=$1
+    local log=$1 ready=${READY_WORDS:-ready}
     shift
     taskset -c "$SERVER_CPU" "$@" >"$log" 2>&1 &
     SERVER_PID=$!
     STARTED+=("$SERVER_PID")
     for _ in $(seq $((READY_TIMEOUT * 20))); do
-        grep -qw ready "$log" && return 0
+        grep -qw -- "$ready" "$log" && return 0
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
             say "$1 exited before it was ready; its output:"
             sed 's/^/    /' "$log" >&2
@@ -182,7 +189,8 @@ run_load() {
         { sed 's/^/    /' "$out" >&2; die "dnsperf failed for $label"; }
     if ! c1=$(proc_cpu "$pid" 2>/dev/null); then
         say "$label: the server died during the run; the end of its log:"
-        tail -n 20 "$TMP/dnsd.log" "$TMP/trivial.log" 2>/dev/null | sed 's/^/    /' >&2
+        tail -n 20 "$TMP/dnsd.log" "$TMP/trivial.log" "$TMP/gdnsd.log" 2>/dev/null |
+            sed 's/^/    /' >&2
         die "cannot go on"
     fi
     awk -v round="$round" -v label="$label" -v c0="$c0" -v c1="$c1" -v tck="$TICKS" '
@@ -269,17 +277,65 @@ else
     say "dnsd did not start: its rows are missing"
 fi
 
+# ---- optional: gdnsd --------------------------------------------------------
+
+# gdnsd 3 (Debian package gdnsd) as a third server when it is installed:
+# tools/gen-gdnsd writes a config that serves the same zone from the same
+# snapshot and geo database (weighted plugin for the tables dnsd builds,
+# geoip plugin with a nets file for the client's country; see the README and
+# tools/gen-gdnsd.c), one UDP and one TCP thread on one address, pinned and
+# measured like the others.
+GDNSD_OK=0
+GEN_GDNSD=$BUILD/tools/gen-gdnsd
+if [ "${BENCH_GDNSD:-1}" = 0 ]; then
+    GDNSD_NOTE="gdnsd: rows skipped (BENCH_GDNSD=0)"
+elif ! command -v gdnsd >/dev/null; then
+    GDNSD_NOTE="gdnsd: not installed, rows skipped (apt-get install gdnsd to add them)"
+elif [ ! -x "$GEN_GDNSD" ]; then
+    GDNSD_NOTE="gdnsd: $GEN_GDNSD is missing (make bench builds it), rows skipped"
+    ERRORS="$ERRORS gen-gdnsd"
+else
+    GPORT=$(pick_port)
+    while [ "$GPORT" = "$TPORT" ] || [ "$GPORT" = "$DPORT" ]; do GPORT=$(pick_port); done
+    GDIR=$TMP/gdnsd
+    GEN_ARGS=(-s "$TMP/snapshot.txt" -z "$APEX" -Z "$TMP/$APEX.zone" -o "$GDIR"
+        -l "127.0.0.1:$GPORT" -t 150 -m 10 -a 4 -V debian -V android)
+    [ $HAVE_GEO = 1 ] && GEN_ARGS+=(-g "$GEODB")
+    gt0=$(now_ms)
+    if ! "$GEN_GDNSD" "${GEN_ARGS[@]}" 2>"$TMP/gen-gdnsd.log"; then
+        sed 's/^/    /' "$TMP/gen-gdnsd.log" >&2
+        GDNSD_NOTE="gdnsd: tools/gen-gdnsd failed, rows skipped"
+        ERRORS="$ERRORS gen-gdnsd"
+    elif ! READY_WORDS="DNS listeners started" start_server "$TMP/gdnsd.log" \
+        gdnsd -c "$GDIR" start; then
+        GDNSD_NOTE="gdnsd: did not start, rows skipped"
+        ERRORS="$ERRORS gdnsd-start"
+    else
+        GPID=$SERVER_PID
+        GDNSD_OK=1
+        gver=$(sed -n 's/.*gdnsd version \([^ ]*\).*/\1/p' "$TMP/gdnsd.log" | head -n 1)
+        GDNSD_NOTE="gdnsd ${gver:-?}: config generated and server ready in $(($(now_ms) - gt0)) ms,"
+        GDNSD_NOTE="$GDNSD_NOTE RSS $(($(proc_status_kb "$GPID" VmRSS) / 1024)) MB;"
+        GDNSD_NOTE="$GDNSD_NOTE $(sed -n 's/^gen-gdnsd: [^:]*: //p' "$TMP/gen-gdnsd.log")"
+    fi
+fi
+say "$GDNSD_NOTE"
+
 for round in $(seq "$ROUNDS"); do
     run_load "$round" "trivial responder" "$TPID" "$TPORT" "$TMP/queries.txt"
     [ $DNSD_OK = 1 ] && run_load "$round" "dnsd (plain queries)" "$DPID" "$DPORT" "$TMP/queries.txt"
+    [ $GDNSD_OK = 1 ] && run_load "$round" "gdnsd (plain queries)" "$GPID" "$GPORT" "$TMP/queries.txt"
     if [ $HAVE_GEO = 1 ]; then
         run_load "$round" "trivial responder (ECS)" "$TPID" "$TPORT" "$TMP/queries-ecs.bin" -B
         [ $DNSD_OK = 1 ] &&
             run_load "$round" "dnsd (ECS queries)" "$DPID" "$DPORT" "$TMP/queries-ecs.bin" -B
+        [ $GDNSD_OK = 1 ] &&
+            run_load "$round" "gdnsd (ECS queries)" "$GPID" "$GPORT" "$TMP/queries-ecs.bin" -B
     fi
 done
 stop_pid "$TPID"
 [ $DNSD_OK = 1 ] && stop_pid "$DPID"
+[ $GDNSD_OK = 1 ] && stop_pid "$GPID"
 
 # One row per server and query set, summed over the rounds.  q/busy core is
 # q/s divided by the share of one core the server used: queries completed
@@ -308,6 +364,7 @@ print_table() {
             if ($5 + 0 > max[l] + 0) max[l] = $5
             cpu = $9 + $10
             rq[$1, l] = cpu > 0 ? $8 / cpu : 0
+            ru[$1, l] = $8 > 0 ? $9 / $8 : 0
         }
         END {
             printf "%-24s %7s %7s %7s %6s %7s %7s %11s %9s %8s %8s\n", "", "q/s", "avg ms",
@@ -350,6 +407,22 @@ print_table() {
                         base_of(l), med[l], (med[l] >= 0.95 ? "PASS" : "FAIL"), per[l]
                 printf "target: %s loses no query %s: %s (%d lost)\n", l, (rate == "" ? "at full rate" : rate),
                     (lost[l] == 0 ? "PASS" : "FAIL"), lost[l]
+            }
+            # Against gdnsd on the same queries: user CPU per query over all
+            # rounds (a round holds too few clock ticks to decide alone).
+            for (i = 1; i <= nrow; i++) {
+                l = order[i]
+                if (l !~ /^dnsd/) continue
+                g = "g" l
+                if (!(g in done) || done[l] == 0 || done[g] == 0 || ut[g] == 0) continue
+                du = ut[l] * 1e6 / done[l]; gu = ut[g] * 1e6 / done[g]; ratios = ""
+                for (r = 1; r <= rounds; r++)
+                    if (((r, l) in ru) && ((r, g) in ru) && ru[r, g] > 0)
+                        ratios = ratios " " sprintf("%.3f", ru[r, l] / ru[r, g])
+                q = l; sub(/^dnsd /, "", q)
+                printf "target: dnsd user CPU per query <= 1/5 of gdnsd%ss %s: %.3f vs %.3f us, " \
+                    "ratio %.3f %s (per round:%s)\n", "\047", q, du, gu, du / gu,
+                    (du / gu <= 0.2 ? "PASS" : "FAIL"), ratios
             }
         }' "$RESULTS"
 }
@@ -500,14 +573,6 @@ if [ "$SCALE_SERVERS" -gt 0 ]; then
     scale_test >"$SCALE_LINES" || ERRORS="$ERRORS scale"
 else
     echo "skipped (BENCH_SCALE_SERVERS=0)" >"$SCALE_LINES"
-fi
-
-# ---- optional: gdnsd --------------------------------------------------------
-
-if ! command -v gdnsd >/dev/null; then
-    GDNSD_NOTE="gdnsd: not installed, row skipped (apt-get install gdnsd to add it)"
-else
-    GDNSD_NOTE="gdnsd: installed, but no row for it yet (its geoip plugin wants GeoIP2-layout data)"
 fi
 
 # ---- report -----------------------------------------------------------------
