@@ -375,25 +375,47 @@ static uint32_t mb_leaf_append(mb_build_t *m, const uint16_t *leaves, size_t cou
     return first;
 }
 
+/* The 2^GEO_MB_BITS children of one multibit node, while it is made. */
+typedef struct {
+    uint32_t ref[1u << GEO_MB_BITS];    /* what each position reaches */
+    uint8_t below[1u << GEO_MB_BITS];   /* bits walked to reach it */
+} mb_kids_t;
+
+/* Walk the binary subtree of ref once, k bits below the node, filling the
+ * positions whose first k bits are idx. */
+static void mb_expand(const builder_t *b, const mb_build_t *m, mb_kids_t *o, uint32_t ref, unsigned k,
+                      unsigned idx)
+{
+    if (k == GEO_MB_BITS || (ref & GEO_LEAF) || ref == m->graft) {
+        unsigned first = idx << (GEO_MB_BITS - k), count = 1u << (GEO_MB_BITS - k);
+        for (unsigned i = 0; i < count; i++) {
+            o->ref[first + i] = ref;
+            o->below[first + i] = (uint8_t)k;
+        }
+        return;
+    }
+    mb_expand(b, m, o, b->nodes[ref].child[0], k + 1, idx << 1);
+    mb_expand(b, m, o, b->nodes[ref].child[1], k + 1, idx << 1 | 1);
+}
+
 /* Fill m->v[slot] with the multibit node for binary node ref at depth. */
 static void mb_fill(const builder_t *b, mb_build_t *m, uint32_t slot, uint32_t ref, unsigned depth)
 {
+    mb_kids_t o;
     uint32_t kids[1u << GEO_MB_BITS];
     uint16_t leaves[1u << GEO_MB_BITS];
     unsigned nkids = 0, nleaves = 0;
     uint64_t inner = 0, runs = 0;
+    mb_expand(b, m, &o, ref, 0, 0);
     for (unsigned i = 0; i < 1u << GEO_MB_BITS; i++) {
-        uint32_t r = ref;
+        uint32_t r = o.ref[i];
         uint16_t e = GEO_MB_SLOW_LEAF;
-        unsigned d = depth;
-        for (unsigned k = 0; k < GEO_MB_BITS && !(r & GEO_LEAF) && r != m->graft; k++, d++)
-            r = b->nodes[r].child[i >> (GEO_MB_BITS - 1 - k) & 1];
         if (r & GEO_LEAF) {
             /* ref is a node, so the leaf is 1..GEO_MB_BITS bits below. */
             unsigned a = mb_answer(m, r);
             if (a)
-                e = (uint16_t)(a << 3 | (d - depth));
-        } else if (r != m->graft && d < m->maxdepth) {
+                e = (uint16_t)(a << 3 | o.below[i]);
+        } else if (r != m->graft && depth + o.below[i] < m->maxdepth) {
             inner |= 1ull << i;
             kids[nkids++] = r;
             continue;
