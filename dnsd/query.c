@@ -157,13 +157,22 @@ static size_t parse_qname(txn_t *t, size_t off)
         memset(t->lname + n, 0, words * 8 - n);
         return off;
     }
-    /* The last word may reach past the name: the padding is cleared below. */
+    /* The last word may reach past the name: its bytes after the name are
+     * cleared (the padding). */
     for (unsigned i = 0; i < words; i++) {
         uint64_t w;
         memcpy(&w, t->buf + start + 8 * i, 8);
-        memcpy(t->lname + 8 * i, &(uint64_t){ lower8(w) }, 8);
+        w = lower8(w);
+        if (i == words - 1 && n % 8) {
+            unsigned keep = 8 * (n % 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            w &= (1ull << keep) - 1;
+#else
+            w &= ~0ull << (64 - keep);
+#endif
+        }
+        memcpy(t->lname + 8 * i, &w, 8);
     }
-    memset(t->lname + n, 0, words * 8 - n);
     return off;
 }
 
@@ -376,7 +385,9 @@ static void put_soa(txn_t *t, const qname_info_t *qi)
 static void locate_key(const dnsd_server_t *srv, const txn_t *t, const struct sockaddr *client,
                        client_loc_t *loc)
 {
-    memset(loc, 0, sizeof *loc);
+    loc->from_ecs = false;
+    loc->req.family = 0;
+    loc->req.prefix = 0;
     if (t->ecs && srv->ecs) {
         loc->from_ecs = true;
         loc->req.family = t->ecs_family == 1 ? 4 : 6;

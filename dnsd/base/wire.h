@@ -15,6 +15,7 @@
 #ifndef POOLDNS_WIRE_H
 #define POOLDNS_WIRE_H
 
+#include <endian.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -68,15 +69,29 @@ enum dns_type {
 #define EDNS_OPT_ECS 8
 #define EDNS_F_DO 0x8000
 
-static inline uint16_t wire_get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+/* Big-endian loads and stores: one (byte-swapping) move each, whatever the
+ * alignment. */
+static inline uint16_t wire_get16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return be16toh(v);
+}
 static inline uint32_t wire_get32(const uint8_t *p)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return be32toh(v);
 }
-static inline void wire_put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void wire_put16(uint8_t *p, uint16_t v)
+{
+    v = htobe16(v);
+    memcpy(p, &v, sizeof v);
+}
 static inline void wire_put32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+    v = htobe32(v);
+    memcpy(p, &v, sizeof v);
 }
 
 /* Header field offsets. */
