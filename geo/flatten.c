@@ -29,6 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 
 #include "dnsd/base/alloc.h"
 #include "geo/geo_internal.h"
@@ -695,6 +698,11 @@ geo_db_t *geo_db_load(const char *path, errs_t *errs)
     db->answers = b->answers;
     db->bytes = sizeof(*db) + total;
     builder_free(b);
+    /* The conversion's tables (tens of MB for a full db) are freed, but
+     * glibc keeps freed heap memory mapped; give it back. */
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
     db->load_ms = now_ms() - t0;
     return db;
 }
