@@ -658,8 +658,10 @@ geo_db_t *geo_db_load(const char *path, errs_t *errs)
     /* Everything a lookup reads goes into one block of huge pages (a
      * lookup touches a few random places in megabytes of tables: with 4 KiB
      * pages each is a TLB miss), the stride tables and multibit nodes
-     * first, each part on a 64-byte boundary so that no node straddles two
-     * cache lines. */
+     * first, each part on a 64-byte boundary.  Nodes are 24 bytes, so a
+     * quarter of them straddle two cache lines; padding them to 32 bytes
+     * measured no faster (share of dnsd's CPU in user space under the ECS
+     * bench load: 9.78% either way) and took 1.6 MiB more. */
     size_t off_stride = 0, sz_stride = 2 * GEO_STRIDE_SIZE * sizeof(uint32_t);
     size_t off_mb = off_stride + sz_stride, sz_mb = mb->n * sizeof(geo_mb_t);
     size_t off_leaves = (off_mb + sz_mb + 63) / 64 * 64, sz_leaves = mb->nl * sizeof(uint16_t);

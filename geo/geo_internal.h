@@ -101,7 +101,6 @@ typedef struct {
     uint64_t runs;
     uint32_t child0;
     uint32_t leaf0;
-    uint64_t pad;               /* 32 bytes: two nodes per cache line, never split */
 } geo_mb_t;
 
 struct geo_db {
