@@ -179,6 +179,8 @@ void geo_lookup_binary(const geo_db_t *db, int family, const uint8_t *addr, unsi
     answer(db, ref, depth, scope_add, out);
 }
 
+_Static_assert(GEO_BATCH_MAX <= 256, "request indices are kept in bytes");
+
 F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsigned n)
 {
     /* Per request: where it stands (e: stride entry, node or leaf index),
@@ -188,7 +190,8 @@ F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsig
     uint64_t bits[GEO_BATCH_MAX];
     uint8_t fam[GEO_BATCH_MAX], prefix[GEO_BATCH_MAX], add[GEO_BATCH_MAX], depth[GEO_BATCH_MAX];
     enum { SLOW, STRIDE, NODE, LEAF, LEAF_INDEX } st[GEO_BATCH_MAX];
-    unsigned walking = 0;
+    uint8_t walking[GEO_BATCH_MAX];     /* requests still in the nodes */
+    unsigned nwalking = 0;
     if (n > GEO_BATCH_MAX)
         n = GEO_BATCH_MAX;
 
@@ -234,15 +237,15 @@ F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsig
         } else {
             st[i] = NODE;
             depth[i] = GEO_STRIDE_BITS;
-            walking++;
+            walking[nwalking++] = (uint8_t)i;
             __builtin_prefetch(&db->mb[e[i]]);
         }
     }
     /* One level of every walk per pass. */
-    while (walking) {
-        for (unsigned i = 0; i < n; i++) {
-            if (st[i] != NODE)
-                continue;
+    while (nwalking) {
+        unsigned still = 0;
+        for (unsigned j = 0; j < nwalking; j++) {
+            unsigned i = walking[j];
             const geo_mb_t *m = &db->mb[e[i]];
             uint64_t bit = 1ull << (bits[i] >> (64 - GEO_MB_BITS));
             bits[i] <<= GEO_MB_BITS;
@@ -250,14 +253,15 @@ F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsig
                 e[i] = m->child0 + (uint32_t)__builtin_popcountll(m->inner & (bit - 1));
                 depth[i] = (uint8_t)(depth[i] + GEO_MB_BITS);
                 __builtin_prefetch(&db->mb[e[i]]);
+                walking[still++] = (uint8_t)i;
             } else {
-                /* A leaf index: the leaf is read after this pass. */
+                /* A leaf index: the leaf is read after the walks. */
                 e[i] = m->leaf0 + (uint32_t)__builtin_popcountll(m->runs & (bit | (bit - 1))) - 1;
                 __builtin_prefetch(&db->mb_leaves[e[i]]);
                 st[i] = LEAF_INDEX;
-                walking--;
             }
         }
+        nwalking = still;
     }
     for (unsigned i = 0; i < n; i++) {
         geo_req_t *r = reqs[i];
