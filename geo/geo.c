@@ -1,11 +1,13 @@
 /* geo.c -- geo_lookup() over the flattened trie, and the db's describe/free.
  *
- * The trie is built by flatten.c (see geo_internal.h for its layout).  A
- * lookup is: one stride-table load for the top 16 bits, then one dependent
- * load per further bit until a leaf or the caller's prefix is reached.  The
- * address is kept left-aligned in a 64-bit register and shifted one bit per
- * step, so a step is a load, a shift, a test and a compare.  No libmaxminddb,
- * no allocation, no system call, no branch on data outside the prefix. */
+ * The tables are built by flatten.c (see geo_internal.h for their layout).
+ * A lookup is: one stride-table load for the top 16 bits, then one
+ * multibit node per 6 further bits until a leaf.  When the leaf's network
+ * holds the caller's whole prefix, it is the answer; otherwise (the prefix
+ * ends inside a split, or the multibit nodes stop) the binary trie walks
+ * the prefix bit by bit.  geo_lookup_batch() does the same for many
+ * addresses a level at a time.  No libmaxminddb, no allocation, no system
+ * call, and no answer depends on bits outside the prefix. */
 #include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,9 +46,67 @@ static inline void answer(const geo_db_t *db, uint32_t ref, unsigned depth, unsi
     out->scope = (uint8_t)(depth + scope_add);
 }
 
-/* The fast path: the stride entry, then multibit nodes down to a leaf;
- * bits holds the address bits after the stride, left-aligned (zeros past
- * the address).  Returns a leaf ref with its depth. */
+static inline uint64_t load_be64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return be64toh(v);
+}
+
+/* An address as the trie sees it: which trie (0 IPv4, 1 IPv6), the address
+ * left-aligned in hi (and lo), the prefix in that trie's bits, and what to
+ * add to the scope.  ::ffff:a.b.c.d/96+n is a.b.c.d/n, however the db's
+ * own tree is laid out there (flatten.c grafts the same IPv4 trie anyway). */
+typedef struct {
+    uint64_t hi, lo;
+    unsigned trie, prefix, scope_add;
+} geo_key_t;
+
+/* False for a family other than 4 or 6. */
+static inline bool key_of(int family, const uint8_t *addr, unsigned prefix, geo_key_t *k)
+{
+    k->lo = 0;
+    k->scope_add = 0;
+    if (family == 4) {
+        uint32_t a;
+        memcpy(&a, addr, sizeof(a));
+        k->trie = 0;
+        k->hi = (uint64_t)be32toh(a) << 32;
+        k->prefix = prefix < 32 ? prefix : 32;
+        return true;
+    }
+    if (family != 6)
+        return false;
+    k->hi = load_be64(addr);
+    k->lo = load_be64(addr + 8);
+    k->prefix = prefix < 128 ? prefix : 128;
+    k->trie = 1;
+    if (k->prefix >= 96 && k->hi == 0 && k->lo >> 32 == 0xffff) {
+        k->trie = 0;
+        k->hi = k->lo << 32;
+        k->lo = 0;
+        k->prefix -= 96;
+        k->scope_add = 96;
+    }
+    return true;
+}
+
+static inline void answer_world(geo_answer_t *out)
+{
+    out->country = out->continent = AREA_WORLD;
+    out->scope = 0;
+}
+
+/* The binary trie alone, bit by bit. */
+static void lookup_binary(const geo_db_t *db, const geo_key_t *k, geo_answer_t *out)
+{
+    unsigned depth = 0;
+    uint32_t ref = walk(db->nodes, db->root[k->trie], &depth, k->prefix < 64 ? k->prefix : 64, k->hi);
+    if (!(ref & GEO_LEAF) && depth < k->prefix)
+        ref = walk(db->nodes, ref, &depth, k->prefix, k->lo);
+    answer(db, ref, depth, k->scope_add, out);
+}
+
 /* A multibit leaf found in the node at depth, as a leaf ref with its depth
  * (GEO_MB_SLOW for GEO_MB_SLOW_LEAF). */
 static inline uint32_t mb_leaf(const geo_db_t *db, uint16_t v, unsigned depth)
@@ -56,186 +116,86 @@ static inline uint32_t mb_leaf(const geo_db_t *db, uint16_t v, unsigned depth)
     return db->mb_answers[v >> 3] | (depth + (v & 7u)) << GEO_LEAF_DEPTH_SHIFT;
 }
 
-static inline uint32_t mb_lookup(const geo_db_t *db, uint32_t e, uint64_t bits)
+static inline unsigned leaf_depth(uint32_t leaf)
 {
-    if (e & GEO_LEAF)
-        return e;
-    for (unsigned depth = GEO_STRIDE_BITS;; depth += GEO_MB_BITS) {
-        const geo_mb_t *n = &db->mb[e];
-        uint64_t bit = 1ull << (bits >> (64 - GEO_MB_BITS));
-        bits <<= GEO_MB_BITS;
-        if (!(n->inner & bit))
-            return mb_leaf(db, db->mb_leaves[n->leaf0 + (uint32_t)__builtin_popcountll(n->runs & (bit | (bit - 1))) - 1],
-                           depth);
-        e = n->child0 + (uint32_t)__builtin_popcountll(n->inner & (bit - 1));
-    }
-}
-
-/* addr is the IPv4 address in the low 32 bits; only its top prefix bits
- * count.  scope_add is added to the scope (96 for an IPv4-mapped IPv6
- * query). */
-static void lookup4(const geo_db_t *db, uint32_t addr, unsigned prefix, unsigned scope_add,
-                    geo_answer_t *out)
-{
-    uint64_t bits = (uint64_t)addr << 32;
-    if (likely(prefix >= GEO_STRIDE_BITS)) {
-        uint32_t leaf = mb_lookup(db, db->stride[0][addr >> (32 - GEO_STRIDE_BITS)],
-                                  bits << GEO_STRIDE_BITS);
-        unsigned d = leaf >> GEO_LEAF_DEPTH_SHIFT & GEO_LEAF_DEPTH_MASK;
-        /* The leaf's network holds the whole prefix: that is the answer.
-         * Otherwise the prefix ends inside a split (or the fast path stops
-         * here): the binary trie tells. */
-        if (likely(d <= prefix)) {
-            answer(db, leaf, d, scope_add, out);
-            return;
-        }
-    }
-    unsigned depth = 0;
-    uint32_t ref = walk(db->nodes, db->root[0], &depth, prefix, bits);
-    answer(db, ref, depth, scope_add, out);
-}
-
-static inline uint64_t load_be64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof(v));
-    return be64toh(v);
-}
-
-static void lookup6(const geo_db_t *db, const uint8_t *addr, unsigned prefix,
-                    geo_answer_t *out)
-{
-    uint64_t hi = load_be64(addr);
-    uint64_t lo = prefix > 64 ? load_be64(addr + 8) : 0;
-    /* ::ffff:a.b.c.d/96+n is a.b.c.d/n, however the db's own tree is laid
-     * out there (flatten.c grafts the same IPv4 trie anyway). */
-    if (prefix >= 96 && hi == 0 && lo >> 32 == 0xffff) {
-        lookup4(db, (uint32_t)lo, prefix - 96, 96, out);
-        return;
-    }
-    if (likely(prefix >= GEO_STRIDE_BITS)) {
-        /* Multibit nodes stop at GEO_MB_MAX6 = 64 bits: hi is all they read. */
-        uint32_t leaf = mb_lookup(db, db->stride[1][hi >> (64 - GEO_STRIDE_BITS)],
-                                  hi << GEO_STRIDE_BITS);
-        unsigned d = leaf >> GEO_LEAF_DEPTH_SHIFT & GEO_LEAF_DEPTH_MASK;
-        if (likely(d <= prefix)) {
-            answer(db, leaf, d, 0, out);
-            return;
-        }
-    }
-    unsigned depth = 0;
-    uint32_t ref = walk(db->nodes, db->root[1], &depth, prefix < 64 ? prefix : 64, hi);
-    if (!(ref & GEO_LEAF) && depth < prefix)
-        ref = walk(db->nodes, ref, &depth, prefix, lo);
-    answer(db, ref, depth, 0, out);
+    return leaf >> GEO_LEAF_DEPTH_SHIFT & GEO_LEAF_DEPTH_MASK;
 }
 
 F_POPCNT void geo_lookup(const geo_db_t *db, int family, const uint8_t *addr, unsigned prefix,
-                geo_answer_t *out)
+                         geo_answer_t *out)
 {
-    if (family == 4) {
-        uint32_t a;
-        memcpy(&a, addr, sizeof(a));
-        lookup4(db, be32toh(a), prefix < 32 ? prefix : 32, 0, out);
-    } else if (family == 6) {
-        lookup6(db, addr, prefix < 128 ? prefix : 128, out);
-    } else {
-        out->country = out->continent = AREA_WORLD;
-        out->scope = 0;
+    geo_key_t k;
+    if (!key_of(family, addr, prefix, &k)) {
+        answer_world(out);
+        return;
     }
+    if (likely(k.prefix >= GEO_STRIDE_BITS)) {
+        /* IPv6 multibit nodes stop at GEO_MB_MAX6 = 64 bits: hi is all
+         * they read. */
+        uint32_t e = db->stride[k.trie][k.hi >> (64 - GEO_STRIDE_BITS)], leaf = e;
+        uint64_t bits = k.hi << GEO_STRIDE_BITS;
+        for (unsigned depth = GEO_STRIDE_BITS; !(e & GEO_LEAF); depth += GEO_MB_BITS) {
+            const geo_mb_t *n = &db->mb[e];
+            uint64_t bit = 1ull << (bits >> (64 - GEO_MB_BITS));
+            bits <<= GEO_MB_BITS;
+            if (!(n->inner & bit)) {
+                uint32_t i = n->leaf0 + (uint32_t)__builtin_popcountll(n->runs & (bit | (bit - 1))) - 1;
+                leaf = mb_leaf(db, db->mb_leaves[i], depth);
+                break;
+            }
+            e = n->child0 + (uint32_t)__builtin_popcountll(n->inner & (bit - 1));
+        }
+        /* The leaf's network holds the whole prefix: that is the answer. */
+        if (likely(leaf_depth(leaf) <= k.prefix)) {
+            answer(db, leaf, leaf_depth(leaf), k.scope_add, out);
+            return;
+        }
+    }
+    lookup_binary(db, &k, out);
 }
 
 void geo_lookup_binary(const geo_db_t *db, int family, const uint8_t *addr, unsigned prefix,
                        geo_answer_t *out)
 {
-    unsigned depth = 0, scope_add = 0;
-    uint64_t hi, lo = 0;
-    uint32_t ref;
-    if (family == 4) {
-        uint32_t a;
-        memcpy(&a, addr, sizeof(a));
-        hi = (uint64_t)be32toh(a) << 32;
-        prefix = prefix < 32 ? prefix : 32;
-        ref = db->root[0];
-    } else if (family == 6) {
-        hi = load_be64(addr);
-        lo = load_be64(addr + 8);
-        prefix = prefix < 128 ? prefix : 128;
-        ref = db->root[1];
-        if (prefix >= 96 && hi == 0 && lo >> 32 == 0xffff) {
-            hi = lo << 32;
-            prefix -= 96;
-            scope_add = 96;
-            ref = db->root[0];
-        }
-    } else {
-        out->country = out->continent = AREA_WORLD;
-        out->scope = 0;
-        return;
-    }
-    ref = walk(db->nodes, ref, &depth, prefix < 64 ? prefix : 64, hi);
-    if (!(ref & GEO_LEAF) && depth < prefix)
-        ref = walk(db->nodes, ref, &depth, prefix, lo);
-    answer(db, ref, depth, scope_add, out);
+    geo_key_t k;
+    if (key_of(family, addr, prefix, &k))
+        lookup_binary(db, &k, out);
+    else
+        answer_world(out);
 }
 
 _Static_assert(GEO_BATCH_MAX <= 256, "request indices are kept in bytes");
 
 F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsigned n)
 {
-    /* Per request: where it stands (e: stride entry, node or leaf index),
-     * the address bits still to read, and the prefix and scope offset in
-     * the trie's own family. */
+    /* Per request: its key, where it stands (e: stride entry, node, leaf
+     * index, then the leaf) and at which depth. */
+    geo_key_t k[GEO_BATCH_MAX];
     uint32_t e[GEO_BATCH_MAX];
-    uint64_t bits[GEO_BATCH_MAX];
-    uint8_t fam[GEO_BATCH_MAX], prefix[GEO_BATCH_MAX], add[GEO_BATCH_MAX], depth[GEO_BATCH_MAX];
-    enum { SLOW, STRIDE, NODE, LEAF, LEAF_INDEX } st[GEO_BATCH_MAX];
+    uint8_t depth[GEO_BATCH_MAX];
+    enum { WORLD, SLOW, LEAF, LEAF_INDEX } st[GEO_BATCH_MAX];
     uint8_t walking[GEO_BATCH_MAX];     /* requests still in the nodes */
     unsigned nwalking = 0;
     if (n > GEO_BATCH_MAX)
         n = GEO_BATCH_MAX;
 
-    /* The stride entries. */
     for (unsigned i = 0; i < n; i++) {
         const geo_req_t *r = reqs[i];
-        st[i] = SLOW;
-        add[i] = 0;
-        if (r->family == 4) {
-            uint32_t a;
-            memcpy(&a, r->addr, sizeof(a));
-            fam[i] = 0;
-            bits[i] = (uint64_t)be32toh(a) << 32;
-            prefix[i] = (uint8_t)(r->prefix < 32 ? r->prefix : 32);
-        } else if (r->family == 6) {
-            uint64_t hi = load_be64(r->addr), lo = load_be64(r->addr + 8);
-            unsigned p = r->prefix < 128 ? r->prefix : 128;
-            if (p >= 96 && hi == 0 && lo >> 32 == 0xffff) {
-                fam[i] = 0;
-                bits[i] = lo << 32;
-                prefix[i] = (uint8_t)(p - 96);
-                add[i] = 96;
-            } else {
-                fam[i] = 1;
-                bits[i] = hi;
-                prefix[i] = (uint8_t)p;
-            }
-        } else {
-            continue;
+        if (!key_of(r->family, r->addr, r->prefix, &k[i]))
+            st[i] = WORLD;
+        else if (k[i].prefix < GEO_STRIDE_BITS)
+            st[i] = SLOW;
+        else {
+            st[i] = LEAF;
+            __builtin_prefetch(&db->stride[k[i].trie][k[i].hi >> (64 - GEO_STRIDE_BITS)]);
         }
-        if (prefix[i] < GEO_STRIDE_BITS)
-            continue;
-        st[i] = STRIDE;
-        __builtin_prefetch(&db->stride[fam[i]][bits[i] >> (64 - GEO_STRIDE_BITS)]);
     }
     for (unsigned i = 0; i < n; i++) {
-        if (st[i] != STRIDE)
+        if (st[i] != LEAF)
             continue;
-        e[i] = db->stride[fam[i]][bits[i] >> (64 - GEO_STRIDE_BITS)];
-        bits[i] <<= GEO_STRIDE_BITS;
-        if (e[i] & GEO_LEAF) {
-            st[i] = LEAF;
-        } else {
-            st[i] = NODE;
+        e[i] = db->stride[k[i].trie][k[i].hi >> (64 - GEO_STRIDE_BITS)];
+        k[i].hi <<= GEO_STRIDE_BITS;
+        if (!(e[i] & GEO_LEAF)) {
             depth[i] = GEO_STRIDE_BITS;
             walking[nwalking++] = (uint8_t)i;
             __builtin_prefetch(&db->mb[e[i]]);
@@ -247,8 +207,8 @@ F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsig
         for (unsigned j = 0; j < nwalking; j++) {
             unsigned i = walking[j];
             const geo_mb_t *m = &db->mb[e[i]];
-            uint64_t bit = 1ull << (bits[i] >> (64 - GEO_MB_BITS));
-            bits[i] <<= GEO_MB_BITS;
+            uint64_t bit = 1ull << (k[i].hi >> (64 - GEO_MB_BITS));
+            k[i].hi <<= GEO_MB_BITS;
             if (m->inner & bit) {
                 e[i] = m->child0 + (uint32_t)__builtin_popcountll(m->inner & (bit - 1));
                 depth[i] = (uint8_t)(depth[i] + GEO_MB_BITS);
@@ -265,16 +225,19 @@ F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsig
     }
     for (unsigned i = 0; i < n; i++) {
         geo_req_t *r = reqs[i];
-        if (st[i] == SLOW) {
-            geo_lookup(db, r->family, r->addr, r->prefix, &r->ans);
+        if (st[i] == WORLD) {
+            answer_world(&r->ans);
             continue;
         }
-        uint32_t leaf = st[i] == LEAF ? e[i] : mb_leaf(db, db->mb_leaves[e[i]], depth[i]);
-        unsigned d = leaf >> GEO_LEAF_DEPTH_SHIFT & GEO_LEAF_DEPTH_MASK;
-        if (d <= prefix[i])
-            answer(db, leaf, d, add[i], &r->ans);
-        else
-            geo_lookup(db, r->family, r->addr, r->prefix, &r->ans);
+        if (st[i] == LEAF_INDEX)
+            e[i] = mb_leaf(db, db->mb_leaves[e[i]], depth[i]);
+        if (st[i] != SLOW && leaf_depth(e[i]) <= k[i].prefix) {
+            answer(db, e[i], leaf_depth(e[i]), k[i].scope_add, &r->ans);
+        } else {
+            /* The walks shifted hi: the key again, for the binary trie. */
+            key_of(r->family, r->addr, r->prefix, &k[i]);
+            lookup_binary(db, &k[i], &r->ans);
+        }
     }
 }
 
