@@ -77,7 +77,10 @@ static void build_buckets(wtable_t *t)
     while (s < 31 && (span >> (s + 1)) >= 4ull * t->nrest)
         s++;
     t->bshift = s;
-    t->nbuckets = (uint32_t)((span + (1ull << s) - 1) >> s);
+    /* s < 27 here (nrest > WSNAP_SCAN_MAX), so buckets tile each unit of
+     * the scale exactly. */
+    uint32_t per_unit = WSNAP_UNIT >> s;
+    t->nbuckets = t->k * per_unit;
     t->bucket = xmalloc((size_t)t->norders * t->nbuckets * sizeof *t->bucket);
     for (uint32_t r = 0; r < t->norders; r++) {
         const wslot_t *sl = t->slots + (size_t)r * t->nrest;
@@ -85,12 +88,13 @@ static void build_buckets(wtable_t *t)
         uint32_t first = 0;
         for (uint32_t bi = 0; bi < t->nbuckets; bi++) {
             uint64_t start = (uint64_t)bi << s, last = ((uint64_t)(bi + 1) << s) - 1;
-            if (last >= span)
-                last = span - 1;
             /* Slot containing start: the first whose end is past it. */
             while (sl[first].end <= start)
                 first++;
-            bk[bi] = sl[first].end > last ? sl[first].id : (WSNAP_BUCKET_SCAN | first);
+            /* Interleaved: the k buckets a draw reads (same place in each
+             * unit) sit side by side, in one cache line. */
+            bk[(bi % per_unit) * t->k + bi / per_unit] =
+                sl[first].end > last ? sl[first].id : (WSNAP_BUCKET_SCAN | first);
         }
     }
 }

@@ -44,8 +44,10 @@ struct wtable {
     /* Bucket index over the cumulative scale, so a draw needs no search:
      * bucket b covers [b << bshift, (b + 1) << bshift).  With about 4
      * buckets per server most buckets lie inside one server's interval and
-     * name it directly; the others give the slot to scan from.  NULL for
-     * small tables. */
+     * name it directly; the others give the slot to scan from.  Stored
+     * interleaved: with U = UNIT >> bshift buckets per unit, bucket b is at
+     * (b % U) * k + b / U, so the k points of one draw (u + j * UNIT) read
+     * k neighbouring entries.  NULL for small tables. */
     uint32_t *bucket;       /* norders x nbuckets */
     /* For inspection and tests only. */
     uint32_t n;             /* servers in the table */

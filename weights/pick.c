@@ -42,12 +42,11 @@ static inline unsigned pick_ids(const wtable_t *t, uint64_t r, uint32_t *out)
             }
             goto shuffle;
         }
-        const uint32_t *bk = t->bucket + (size_t)o * t->nbuckets;
+        /* The k buckets of the draw are neighbours (see internal.h). */
+        const uint32_t *bk = t->bucket + (size_t)o * t->nbuckets + (size_t)(u >> shift) * k;
         uint32_t e[WSNAP_MAX_ANSWERS];
-        /* All bucket loads first: they are independent, so their cache
-         * misses overlap instead of queueing behind each other. */
         for (uint32_t j = 0; j < k; j++)
-            e[j] = bk[(u + j * WSNAP_UNIT) >> shift];
+            e[j] = bk[j];
         for (uint32_t j = 0; j < k; j++) {
             if (e[j] & WSNAP_BUCKET_SCAN) {
                 /* The bucket holds a boundary: scan from its first slot
@@ -120,7 +119,7 @@ void wtable_prefetch_draw(const wtable_t *t, uint64_t r)
             __builtin_prefetch(sl + i);
         return;
     }
-    const uint32_t *bk = t->bucket + (size_t)o * t->nbuckets;
-    for (uint32_t j = 0; j < t->k; j++)
-        __builtin_prefetch(&bk[(u + j * WSNAP_UNIT) >> t->bshift]);
+    const uint32_t *bk = t->bucket + (size_t)o * t->nbuckets + (size_t)(u >> t->bshift) * t->k;
+    __builtin_prefetch(bk);
+    __builtin_prefetch(bk + t->k - 1);
 }
