@@ -58,10 +58,10 @@ void *xhuge_alloc(size_t n, size_t *mapped)
         oom(sz + HUGE_PAGE);
     uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
     uint8_t *q = (uint8_t *)a;
+    /* q - p < HUGE_PAGE, so there is always a tail to give back. */
     if (q > p)
         munmap(p, (size_t)(q - p));
-    if (q + sz < p + sz + HUGE_PAGE)
-        munmap(q + sz, (size_t)(p + sz + HUGE_PAGE - (q + sz)));
+    munmap(q + sz, HUGE_PAGE - (size_t)(q - p));
 #ifdef MADV_HUGEPAGE
     /* Only a request: without transparent huge pages this is a plain
      * mapping, which works the same, with more TLB misses. */
