@@ -78,7 +78,7 @@ typedef struct {
     const dnsd_dataset_t *d;
     const qname_info_t *qi; /* the name, as the zones see it */
     qname_info_t slow;      /* where qi points for names not in the index */
-    uint64_t hash;          /* of lname, for the zones' name index */
+    uint64_t hash;          /* of lname (zones_name_hash) */
     bool need_geo;          /* loc.req is to be looked up before query_end() */
     client_loc_t loc;
     /* A pool answer drawn from the snapshot (query_choose()). */
@@ -128,51 +128,59 @@ static inline uint64_t lower8(uint64_t w)
 }
 
 /* Copy the question name at off, lower-cased and zero-padded, into
- * t->lname.  Returns the offset after it, or 0 if malformed (compression
- * pointers are not allowed in a question: there is nothing before it to
- * point at). */
+ * t->lname, and hash it for the zones' name index (t->hash).  Returns the
+ * offset after it, or 0 if malformed (compression pointers are not allowed
+ * in a question: there is nothing before it to point at). */
 static size_t parse_qname(txn_t *t, size_t off)
 {
+    const uint8_t *b = t->buf;
     size_t start = off;
-    unsigned n = 0;
+    /* One bound for both limits: the message's end and the name's longest
+     * (a label that starts before it ends at most at it). */
+    size_t lim = t->len < start + DNS_MAX_NAME ? t->len : start + DNS_MAX_NAME;
     for (;;) {
-        if (off >= t->len)
+        if (off >= lim)
             return 0;
-        uint8_t l = t->buf[off];
+        uint8_t l = b[off];
         if (l > DNS_MAX_LABEL)
             return 0;
-        n += 1u + l;
         off += 1u + l;
-        if (n > DNS_MAX_NAME || off > t->len)
-            return 0;
         if (!l)
             break;
     }
+    unsigned n = (unsigned)(off - start);
     t->name_len = n;
     unsigned words = (n + 7u) / 8u;
+    uint64_t h = zones_hash_start(n);
     if (unlikely(start + words * 8u > t->cap)) {
         /* Too close to the end of the buffer to read whole words. */
         for (unsigned i = 0; i < n; i++)
-            t->lname[i] = wire_lower(t->buf[start + i]);
+            t->lname[i] = wire_lower(b[start + i]);
         memset(t->lname + n, 0, words * 8 - n);
+        t->hash = zones_name_hash(t->lname, n);
         return off;
+    }
+    unsigned i = 0;
+    for (; i + 1 < words; i++) {
+        uint64_t w;
+        memcpy(&w, b + start + 8 * i, 8);
+        w = lower8(w);
+        h = zones_hash_word(h, w);
+        memcpy(t->lname + 8 * i, &w, 8);
     }
     /* The last word may reach past the name: its bytes after the name are
      * cleared (the padding). */
-    for (unsigned i = 0; i < words; i++) {
-        uint64_t w;
-        memcpy(&w, t->buf + start + 8 * i, 8);
-        w = lower8(w);
-        if (i == words - 1 && n % 8) {
-            unsigned keep = 8 * (n % 8);
+    uint64_t w;
+    memcpy(&w, b + start + 8 * i, 8);
+    unsigned keep = 8 * (n - 8 * i); /* 8..64 */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            w &= (1ull << keep) - 1;
+    w &= ~0ull >> (64 - keep);
 #else
-            w &= ~0ull << (64 - keep);
+    w &= ~0ull << (64 - keep);
 #endif
-        }
-        memcpy(t->lname + 8 * i, &w, 8);
-    }
+    w = lower8(w);
+    t->hash = zones_hash_word(h, w);
+    memcpy(t->lname + 8 * i, &w, 8);
     return off;
 }
 
@@ -213,8 +221,23 @@ static bool parse_ecs(txn_t *t, const uint8_t *p, uint16_t olen)
     t->ecs_family = fam;
     t->ecs_source = src;
     t->ecs_addrlen = (uint8_t)bytes;
-    memset(t->ecs_addr, 0, sizeof t->ecs_addr);
-    memcpy(t->ecs_addr, p + 4, bytes);
+    if (likely(p + 4 + 16 <= t->buf + t->cap)) {
+        /* Whole words, then the bytes past the address cleared. */
+        uint64_t a[2];
+        memcpy(a, p + 4, 16);
+        unsigned lo = bytes < 8 ? bytes : 8, hi = bytes - lo;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        a[0] &= lo ? ~0ull >> (64 - 8 * lo) : 0;
+        a[1] &= hi ? ~0ull >> (64 - 8 * hi) : 0;
+#else
+        a[0] &= lo ? ~0ull << (64 - 8 * lo) : 0;
+        a[1] &= hi ? ~0ull << (64 - 8 * hi) : 0;
+#endif
+        memcpy(t->ecs_addr, a, 16);
+    } else {
+        memset(t->ecs_addr, 0, sizeof t->ecs_addr);
+        memcpy(t->ecs_addr, p + 4, bytes);
+    }
     return true;
 }
 
@@ -294,7 +317,10 @@ static int parse_query(txn_t *t, bool use_ecs)
     bool bad_opt = false;
     for (unsigned i = 0, ar = wire_get16(b + DNS_OFF_AR); i < ar; i++) {
         size_t owner = off;
-        off = skip_name(t, off);
+        if (off < t->len && b[off] == 0)
+            off++; /* the root, as an OPT's owner always is */
+        else
+            off = skip_name(t, off);
         if (!off || off + 10 > t->len)
             return DNS_RCODE_FORMERR;
         size_t rdlen = wire_get16(b + off + 8);
@@ -639,7 +665,12 @@ static void put_opt(txn_t *t, const dnsd_server_t *srv)
         wire_put16(p + 15, t->ecs_family);
         p[17] = t->ecs_source;
         p[18] = t->ecs_scope;
-        memcpy(p + 19, t->ecs_addr, t->ecs_addrlen);
+        /* All 16 bytes when there is room: those past the address are
+         * beyond the response's end. */
+        if (likely(t->w + 19 + 16 <= t->cap))
+            memcpy(p + 19, t->ecs_addr, 16);
+        else
+            memcpy(p + 19, t->ecs_addr, t->ecs_addrlen);
     }
     t->w += 11u + rdlen;
 }
@@ -699,7 +730,6 @@ static void query_begin(dnsd_qctx_t *ctx, txn_t *t, const dnsd_dataset_t *d,
         return;
     }
     t->state = TX_ANSWER;
-    t->hash = zones_name_hash(t->lname, t->name_len);
     zones_prefetch_slot(srv->zones, t->hash);
 }
 

@@ -183,6 +183,8 @@ typedef struct {
     bool opt_do;
     bool ecs;
     uint8_t ecs_source, ecs_scope;
+    uint8_t ecs_raw[32];    /* the whole Client Subnet option */
+    size_t ecs_rawlen;
     uint16_t ns_type;
     uint32_t first_ttl, ns_ttl;
 } resp_t;
@@ -249,6 +251,9 @@ static size_t run(pkt_t *p, resp_t *r, bool tcp, const struct sockaddr *from)
                 r->ecs = true;
                 r->ecs_source = o[6];
                 r->ecs_scope = o[7];
+                r->ecs_rawlen = 4u + wire_get16(o + 2);
+                assert_true(r->ecs_rawlen <= sizeof r->ecs_raw && r->ecs_rawlen <= rdlen);
+                memcpy(r->ecs_raw, o, r->ecs_rawlen);
             }
         }
         off += 10u + rdlen;
@@ -497,6 +502,23 @@ static void test_malformed(void **state)
     q_u16(&p, 1);
     q_u16(&p, 1);
     expect_rcode(&p, DNS_RCODE_FORMERR);
+    /* The longest name, 255 bytes: parsed (and refused: outside the
+     * zone); one byte more is malformed. */
+    for (int extra = 0; extra < 2; extra++) {
+        q_header(&p, 1, 0, 1);
+        for (int i = 0; i < 4; i++) {
+            unsigned l = i < 3 ? 63 : 61u + (unsigned)extra;
+            p.b[p.len++] = (uint8_t)l;
+            memset(p.b + p.len, 'a' + i, l);
+            p.len += l;
+        }
+        p.b[p.len++] = 0;
+        q_u16(&p, 1);
+        q_u16(&p, 1);
+        r = expect_rcode(&p, extra ? DNS_RCODE_FORMERR : DNS_RCODE_REFUSED);
+        if (!extra)
+            assert_int_equal(r.qd, 1);
+    }
     q_header(&p, 1, 0, 1); /* compression pointer in the question */
     p.b[p.len++] = 0xc0;
     p.b[p.len++] = 12;
@@ -707,6 +729,39 @@ static void test_ecs(void **state)
     assert_int_equal(r.ecs_scope, 29);
 }
 
+/* The Client Subnet option comes back as it was sent, but for the scope
+ * (RFC 7871 7.2.1): family, source prefix, and exactly the address bytes
+ * the prefix needs, for every length of address. */
+static void test_ecs_echo(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *addr;
+        unsigned source;
+    } cases[] = {
+        { "81.2.69.0", 0 },      { "81.0.0.0", 7 },        { "81.2.0.0", 16 },
+        { "81.2.64.0", 20 },     { "81.2.69.0", 24 },      { "81.2.69.160", 27 },
+        { "81.2.69.161", 32 },   { "2a02:cf40::", 29 },    { "2a02:cf40:1200::", 40 },
+        { "2a02:cf40:1234:5600::", 56 }, { "2a02:cf40:1234:5678::", 64 },
+        { "2a02:cf40:1234:5678:9abc::", 88 }, { "2a02:cf40:1234:5678:9abc:def0:1:2", 128 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pkt_t p;
+        resp_t r;
+        uint8_t o[32];
+        mkq(&p, "pool.example.org", strchr(cases[i].addr, ':') ? DNS_T_AAAA : DNS_T_A);
+        size_t l = ecs_opt(o, cases[i].addr, cases[i].source);
+        add_opt(&p, 1232, 0, false, o, l);
+        run(&p, &r, false, NULL);
+        assert_int_equal(r.rcode, DNS_RCODE_NOERROR);
+        assert_true(r.ecs);
+        assert_int_equal(r.ecs_rawlen, l);
+        assert_memory_equal(r.ecs_raw, o, 7);
+        assert_memory_equal(r.ecs_raw + 8, o + 8, l - 8);
+        assert_true(r.ecs_scope <= (cases[i].source ? 128 : 0));
+    }
+}
+
 static void test_country_txt(void **state)
 {
     (void)state;
@@ -861,6 +916,7 @@ int main(void)
         cmocka_unit_test(test_edns),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_ecs),
+        cmocka_unit_test(test_ecs_echo),
         cmocka_unit_test(test_country_txt),
         cmocka_unit_test(test_batch_matches_single),
         cmocka_unit_test(test_no_allocation),
