@@ -72,10 +72,18 @@ static void build_buckets(wtable_t *t)
     if (t->nrest <= WSNAP_SCAN_MAX)
         return;
     uint64_t span = (uint64_t)t->k * WSNAP_UNIT;
-    uint32_t s = 0;
-    /* Widest power-of-two bucket that still gives >= 4 buckets per slot. */
-    while (s < 31 && (span >> (s + 1)) >= 4ull * t->nrest)
-        s++;
+    /* Widest power-of-two bucket that still gives >= 16 buckets per slot
+     * (a draw then rarely lands in a bucket it must scan), or >= 4 where
+     * that would take more than WSNAP_BUCKETS_BIG buckets per order: the
+     * few largest tables, which hold most of the memory. */
+    uint32_t s;
+    for (uint64_t per = 16;; per = 4) {
+        s = 0;
+        while (s < 31 && (span >> (s + 1)) >= per * t->nrest)
+            s++;
+        if (per == 4 || (span >> s) <= WSNAP_BUCKETS_BIG)
+            break;
+    }
     t->bshift = s;
     /* s < 27 here (nrest > WSNAP_SCAN_MAX), so buckets tile each unit of
      * the scale exactly. */

@@ -29,6 +29,9 @@ typedef struct {
  * them serves all k points. */
 #define WSNAP_SCAN_MAX 32
 
+/* See build_buckets(). */
+#define WSNAP_BUCKETS_BIG 16384
+
 struct wtable {
     /* What a draw reads comes first: one cache line. */
     uint8_t family;
@@ -42,8 +45,8 @@ struct wtable {
     uint32_t *certain;      /* family-local ids of the certain servers */
     wslot_t *slots;         /* norders x nrest; the last end is k * UNIT */
     /* Bucket index over the cumulative scale, so a draw needs no search:
-     * bucket b covers [b << bshift, (b + 1) << bshift).  With about 4
-     * buckets per server most buckets lie inside one server's interval and
+     * bucket b covers [b << bshift, (b + 1) << bshift).  With 16 to 32
+     * buckets per server (4 to 8 in the largest tables) most buckets lie inside one server's interval and
      * name it directly; the others give the slot to scan from.  Stored
      * interleaved: with U = UNIT >> bshift buckets per unit, bucket b is at
      * (b % U) * k + b / U, so the k points of one draw (u + j * UNIT) read
