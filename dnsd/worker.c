@@ -75,10 +75,20 @@ typedef struct {
     struct iovec out_iov[UDP_BATCH];
     struct sockaddr_storage addrs[UDP_BATCH];
     uint8_t ctrl[UDP_BATCH][CTRL_LEN] __attribute__((aligned(8)));
-    uint8_t (*bufs)[DNSD_UDP_BUF];
+    uint8_t *bufs;              /* UDP_BATCH buffers, UDP_BUF_STRIDE apart */
     dnsd_qmsg_t q[UDP_BATCH];
     uint8_t qslot[UDP_BATCH];   /* q[j] came from msgs[qslot[j]] */
 } udp_thread_t;
+
+/* Receive buffers are a page plus a cache line apart, not a page: the
+ * messages' first lines, which every pass of a batch reads or writes, then
+ * fall in different sets of the L1 cache instead of all in the same one
+ * (it holds only 12 lines per set). */
+#define UDP_BUF_STRIDE (DNSD_UDP_BUF + 64)
+static inline uint8_t *udp_buf(const udp_thread_t *u, unsigned i)
+{
+    return u->bufs + (size_t)i * UDP_BUF_STRIDE;
+}
 
 typedef struct {
     worker_t *w;
@@ -163,7 +173,7 @@ static void *udp_main(void *arg)
     rcu_register_thread();
     for (unsigned i = 0; i < UDP_BATCH; i++) {
         struct msghdr *h = &u->msgs[i].msg_hdr;
-        u->iov[i].iov_base = u->bufs[i];
+        u->iov[i].iov_base = udp_buf(u, i);
         h->msg_name = &u->addrs[i];
         h->msg_iov = &u->iov[i];
         h->msg_iovlen = 1;
@@ -198,7 +208,7 @@ static void *udp_main(void *arg)
                 continue;
             u->qslot[nq] = (uint8_t)i;
             u->q[nq++] = (dnsd_qmsg_t){ .client = (const struct sockaddr *)&u->addrs[i],
-                                        .buf = u->bufs[i], .len = u->msgs[i].msg_len,
+                                        .buf = udp_buf(u, i), .len = u->msgs[i].msg_len,
                                         .cap = DNSD_UDP_BUF };
         }
         rcu_read_lock();
@@ -211,7 +221,7 @@ static void *udp_main(void *arg)
             unsigned i = u->qslot[j];
             struct msghdr *h = &u->msgs[i].msg_hdr;
             struct msghdr *o = &u->out[nout].msg_hdr;
-            u->out_iov[nout].iov_base = u->bufs[i];
+            u->out_iov[nout].iov_base = udp_buf(u, i);
             u->out_iov[nout].iov_len = len;
             o->msg_name = &u->addrs[i];
             o->msg_namelen = h->msg_namelen;
@@ -496,7 +506,7 @@ dnsd_workers_t *dnsd_workers_start(const dnsd_server_t *srv, net_sock_t *socks, 
         u->fd = socks[i].udp;
         u->pktinfo = socks[i].pktinfo;
         u->qctx = dnsd_qctx_new(srv, 0);
-        u->bufs = xmalloc(sizeof(*u->bufs) * UDP_BATCH);
+        u->bufs = xmalloc((size_t)UDP_BUF_STRIDE * UDP_BATCH);
         int e = pthread_create(&u->thread, NULL, udp_main, u);
         if (e)
             errs_add(errs, NULL, 0, "worker %u: cannot start UDP thread: %s", u->id, strerror(e));
