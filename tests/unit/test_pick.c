@@ -63,11 +63,15 @@ static void check_share(uint64_t observed, double p, unsigned srv)
                  (unsigned long long)observed, exp, p, sd);
 }
 
-static void test_shares_proportional(void **state)
+/* Shares for a table of n servers; large tables take another bucket
+ * density (weights/build.c: build_buckets) than small ones. */
+static void shares_proportional(unsigned N)
 {
-    (void)state;
-    enum { N = 60, K = 4 };
-    uint32_t speeds[N];
+    enum { K = 4 };
+    uint32_t *speeds = calloc(N, sizeof *speeds);
+    uint64_t *count = calloc(N, sizeof *count);
+    assert_non_null(speeds);
+    assert_non_null(count);
     uint64_t total = 0;
     for (unsigned i = 0; i < N; i++) {
         /* 512 kbit/s to 100 Mbit/s, uneven. */
@@ -77,7 +81,6 @@ static void test_shares_proportional(void **state)
     wsnap_t *s = build(speeds, N, K);
     const wtable_t *t = wsnap_table(s, AREA_WORLD, WSNAP_V4, WSNAP_SUB_ALL);
     assert_int_equal(wtable_size(t), N);
-    uint64_t count[N] = { 0 };
     draw(t, K, N, count, NULL);
     double psum = 0;
     for (unsigned i = 0; i < wtable_size(t); i++) {
@@ -91,6 +94,15 @@ static void test_shares_proportional(void **state)
     for (unsigned i = 0; i < N; i++)
         check_share(count[i], (double)K * speeds[i] / (double)total, i);
     wsnap_free(s);
+    free(speeds);
+    free(count);
+}
+
+static void test_shares_proportional(void **state)
+{
+    (void)state;
+    shares_proportional(60);
+    shares_proportional(3000);
 }
 
 static void test_heavy_server_capped(void **state)
