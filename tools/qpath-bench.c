@@ -1,6 +1,7 @@
 /* qpath-bench.c -- run queries through dnsd_query() in-process, with no sockets, for instruction counts.
  *
  *   qpath-bench -c CONFIG [-d TEXTFILE] [-B WIREFILE] [-n COUNT] [-a CLIENT] [-s SEED]
+ *               [-b BATCH] [-i NS]
  *
  * Loads CONFIG with dnsd_server_load() (the daemon's own loading code),
  * reads queries from a dnsperf text file ("name TYPE" per line) and/or a
@@ -16,6 +17,13 @@
  * instructions per query, without the loading.  Each query is copied into the
  * work buffer first (dnsd_query answers in place), which adds a few
  * instructions per query, as a real receive would.
+ *
+ * -i NS also times each dnsd_query_batch() call alone (no copy, no clock
+ * outside it) and sleeps NS nanoseconds after each batch, as a worker
+ * waits in recvmmsg between batches.  Compare -i 0 with -i 1000: on a
+ * virtual machine whose idle CPU halts, the same queries cost much more
+ * after each sleep (the caches and predictors come back cold), which is
+ * why dnsd's user time per query under dnsperf is well above this tool's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,9 +58,11 @@ struct qset {
 F_NORETURN static void usage(void)
 {
     fprintf(stderr, "usage: qpath-bench -c CONFIG [-d TEXTFILE] [-B WIREFILE] [-n COUNT] "
-                    "[-a CLIENT] [-s SEED] [-b BATCH]\n"
+                    "[-a CLIENT] [-s SEED] [-b BATCH] [-i NS]\n"
                     "  -b BATCH  queries per dnsd_query_batch() call, 1..%d (default %d, as the\n"
-                    "            workers); 1: one dnsd_query() call per query\n",
+                    "            workers); 1: one dnsd_query() call per query\n"
+                    "  -i NS     time the batch calls alone and sleep NS ns after each batch\n"
+                    "            (not with -b 1)\n",
             QPATH_BATCH_MAX, QPATH_BATCH_MAX);
     exit(2);
 }
@@ -177,6 +187,7 @@ static void read_wire(struct qset *q, const char *path)
 struct counts {
     uint64_t done, silent, bytes;
     uint64_t rcode[16];
+    double path_s;          /* inside dnsd_query_batch(), with -i */
 };
 
 static inline void count_one(struct counts *c, const dnsd_qmsg_t *m)
@@ -192,12 +203,14 @@ static inline void count_one(struct counts *c, const dnsd_qmsg_t *m)
  * callgrind's --toggle-collect.  With batch 1, one dnsd_query() per query,
  * the read-side lock taken per 64; otherwise dnsd_query_batch() over
  * batch messages under one lock, as a worker does per receive. */
+static double now_s(void);
+
 __attribute__((noinline, noclone)) void qpath_run(dnsd_qctx_t *ctx, const struct qset *q, uint64_t count,
                                          const struct sockaddr *client, unsigned batch,
-                                         struct counts *c);
+                                         long idle_ns, struct counts *c);
 __attribute__((noinline, noclone)) void qpath_run(dnsd_qctx_t *ctx, const struct qset *q, uint64_t count,
                                          const struct sockaddr *client, unsigned batch,
-                                         struct counts *c)
+                                         long idle_ns, struct counts *c)
 {
     static uint8_t bufs[QPATH_BATCH_MAX][DNSD_UDP_BUF];
     dnsd_qmsg_t m[QPATH_BATCH_MAX];
@@ -222,12 +235,22 @@ __attribute__((noinline, noclone)) void qpath_run(dnsd_qctx_t *ctx, const struct
             count_one(c, &m[0]);
         }
         if (batch > 1) {
-            dnsd_query_batch(ctx, m, n);
+            if (idle_ns >= 0) {
+                double t = now_s();
+                dnsd_query_batch(ctx, m, n);
+                c->path_s += now_s() - t;
+            } else {
+                dnsd_query_batch(ctx, m, n);
+            }
             for (unsigned j = 0; j < n; j++)
                 count_one(c, &m[j]);
         }
         rcu_read_unlock();
         done += n;
+        if (idle_ns > 0) {
+            struct timespec ts = { idle_ns / 1000000000, idle_ns % 1000000000 };
+            nanosleep(&ts, NULL);
+        }
     }
     c->done += count;
 }
@@ -255,7 +278,8 @@ int main(int argc, char **argv)
 
     memset(&client, 0, sizeof client);
     unsigned batch = QPATH_BATCH_MAX;
-    while ((opt = getopt(argc, argv, "c:d:B:n:a:s:b:")) != -1) {
+    long idle_ns = -1;
+    while ((opt = getopt(argc, argv, "c:d:B:n:a:s:b:i:")) != -1) {
         switch (opt) {
         case 'c': conf = optarg; break;
         case 'd': read_text(&q, optarg); break;
@@ -264,10 +288,12 @@ int main(int argc, char **argv)
         case 'a': client_str = optarg; break;
         case 's': seed = strtoull(optarg, NULL, 10); break;
         case 'b': batch = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'i': idle_ns = strtol(optarg, NULL, 10); break;
         default: usage();
         }
     }
-    if (!conf || optind != argc || count < -1 || batch < 1 || batch > QPATH_BATCH_MAX)
+    if (!conf || optind != argc || count < -1 || batch < 1 || batch > QPATH_BATCH_MAX || idle_ns < -1 ||
+        (idle_ns >= 0 && batch == 1))
         usage();
     if (q.n == 0 && count != 0)
         die("%s", "no queries: give -d TEXTFILE and/or -B WIREFILE");
@@ -302,7 +328,7 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof c);
 
     t0 = now_s();
-    qpath_run(ctx, &q, (uint64_t)count, (const struct sockaddr *)&client, batch, &c);
+    qpath_run(ctx, &q, (uint64_t)count, (const struct sockaddr *)&client, batch, idle_ns, &c);
     double t_run = now_s() - t0;
 
     printf("queries %" PRIu64 " (%zu distinct), load %.1f ms\n", c.done, q.n, t_load * 1e3);
@@ -315,6 +341,9 @@ int main(int argc, char **argv)
         printf("average response %.1f bytes, %.0f ns per query (wall clock, %.0f q/s)\n",
                (double)c.bytes / (double)(c.done - c.silent ? c.done - c.silent : 1),
                t_run * 1e9 / (double)c.done, (double)c.done / (t_run > 0 ? t_run : 1e-9));
+    if (c.done && idle_ns >= 0)
+        printf("inside dnsd_query_batch(): %.0f ns per query (sleeping %ld ns after each batch)\n",
+               c.path_s * 1e9 / (double)c.done, idle_ns);
 
     dnsd_qctx_free(ctx);
     dnsd_server_free(srv);
