@@ -332,10 +332,6 @@ typedef struct {
     size_t n, cap;
     uint16_t *leaves;
     size_t nl, lcap;
-    uint32_t answers[GEO_MB_ANSWERS_MAX]; /* leaf refs; [0] unused */
-    unsigned nanswers;
-    /* (country, continent) bits of a leaf ref -> its answer number, 0: none yet */
-    uint16_t answer_of[(GEO_LEAF_CONT_MASK << GEO_LEAF_CONT_SHIFT | GEO_LEAF_COUNTRY_MASK) + 1];
     uint32_t graft;             /* the IPv4 root, not copied into the IPv6 side */
     unsigned maxdepth;          /* no inner node at or below this depth */
 } mb_build_t;
@@ -349,21 +345,6 @@ static uint32_t mb_alloc(mb_build_t *m, size_t count)
     uint32_t first = (uint32_t)m->n;
     m->n += count;
     return first;
-}
-
-/* The answer number of leaf ref r, 0 if the table is full (then the leaf
- * is GEO_MB_SLOW_LEAF: right, only slower).  A country db has a few
- * hundred. */
-static unsigned mb_answer(mb_build_t *m, uint32_t r)
-{
-    uint32_t key = r & (GEO_LEAF_COUNTRY_MASK | GEO_LEAF_CONT_MASK << GEO_LEAF_CONT_SHIFT);
-    if (m->answer_of[key])
-        return m->answer_of[key];
-    if (m->nanswers == GEO_MB_ANSWERS_MAX)
-        return 0;
-    m->answers[m->nanswers] = r;
-    m->answer_of[key] = (uint16_t)m->nanswers;
-    return m->nanswers++;
 }
 
 static uint32_t mb_leaf_append(mb_build_t *m, const uint16_t *leaves, size_t count)
@@ -414,10 +395,9 @@ static void mb_fill(const builder_t *b, mb_build_t *m, uint32_t slot, uint32_t r
         uint32_t r = o.ref[i];
         uint16_t e = GEO_MB_SLOW_LEAF;
         if (r & GEO_LEAF) {
-            /* ref is a node, so the leaf is 1..GEO_MB_BITS bits below. */
-            unsigned a = mb_answer(m, r);
-            if (a)
-                e = (uint16_t)(a << 3 | o.below[i]);
+            /* ref is a node, so the leaf is 1..GEO_MB_BITS bits below:
+             * e is never GEO_MB_SLOW_LEAF. */
+            e = (uint16_t)((r & GEO_MB_KEY) << 3 | o.below[i]);
         } else if (r != m->graft && depth + o.below[i] < m->maxdepth) {
             inner |= 1ull << i;
             kids[nkids++] = r;
@@ -643,7 +623,6 @@ geo_db_t *geo_db_load(const char *path, errs_t *errs)
     mb_build_t *mb = xcalloc(1, sizeof(*mb));
     mb->graft = GEO_LEAF;
     mb->maxdepth = 33;
-    mb->nanswers = 1;
     fill_stride(b, mb, stride, root4, 0, 0);
     mb->graft = root4;
     mb->maxdepth = GEO_MB_MAX6;
@@ -667,8 +646,7 @@ geo_db_t *geo_db_load(const char *path, errs_t *errs)
     size_t off_leaves = (off_mb + sz_mb + 63) / 64 * 64, sz_leaves = mb->nl * sizeof(uint16_t);
     size_t off_nodes = (off_leaves + sz_leaves + 63) / 64 * 64, sz_nodes = nn * sizeof(geo_node_t);
     size_t off_summary = off_nodes + sz_nodes;
-    size_t off_answers = (off_summary + nn + 63) / 64 * 64, sz_answers = mb->nanswers * sizeof(uint32_t);
-    size_t total = off_answers + sz_answers;
+    size_t total = off_summary + nn;
     uint8_t *arena = xhuge_alloc(total, &db->arena_size);
     memcpy(arena + off_stride, stride, sz_stride);
     if (sz_mb)
@@ -677,7 +655,6 @@ geo_db_t *geo_db_load(const char *path, errs_t *errs)
         memcpy(arena + off_leaves, mb->leaves, sz_leaves);
     memcpy(arena + off_nodes, b->nodes, sz_nodes);
     memcpy(arena + off_summary, b->summary, nn);
-    memcpy(arena + off_answers, mb->answers, sz_answers);
     free(stride);
     free(mb->v);
     free(mb->leaves);
@@ -687,8 +664,6 @@ geo_db_t *geo_db_load(const char *path, errs_t *errs)
     db->stride[1] = db->stride[0] + GEO_STRIDE_SIZE;
     db->mb = (const geo_mb_t *)(arena + off_mb);
     db->mb_leaves = (const uint16_t *)(arena + off_leaves);
-    db->mb_answers = (const uint32_t *)(arena + off_answers);
-    db->nmb_answers = mb->nanswers;
     db->nodes = (const geo_node_t *)(arena + off_nodes);
     db->summary = arena + off_summary;
     db->root[0] = root4;

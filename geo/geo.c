@@ -109,11 +109,11 @@ static void lookup_binary(const geo_db_t *db, const geo_key_t *k, geo_answer_t *
 
 /* A multibit leaf found in the node at depth, as a leaf ref with its depth
  * (GEO_MB_SLOW for GEO_MB_SLOW_LEAF). */
-static inline uint32_t mb_leaf(const geo_db_t *db, uint16_t v, unsigned depth)
+static inline uint32_t mb_leaf(uint16_t v, unsigned depth)
 {
     if (v == GEO_MB_SLOW_LEAF)
         return GEO_MB_SLOW;
-    return db->mb_answers[v >> 3] | (depth + (v & 7u)) << GEO_LEAF_DEPTH_SHIFT;
+    return GEO_LEAF | (uint32_t)(v >> 3) | (depth + (v & 7u)) << GEO_LEAF_DEPTH_SHIFT;
 }
 
 static inline unsigned leaf_depth(uint32_t leaf)
@@ -140,7 +140,7 @@ F_POPCNT void geo_lookup(const geo_db_t *db, int family, const uint8_t *addr, un
             bits <<= GEO_MB_BITS;
             if (!(n->inner & bit)) {
                 uint32_t i = n->leaf0 + (uint32_t)__builtin_popcountll(n->runs & (bit | (bit - 1))) - 1;
-                leaf = mb_leaf(db, db->mb_leaves[i], depth);
+                leaf = mb_leaf(db->mb_leaves[i], depth);
                 break;
             }
             e = n->child0 + (uint32_t)__builtin_popcountll(n->inner & (bit - 1));
@@ -230,7 +230,7 @@ F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsig
             continue;
         }
         if (st[i] == LEAF_INDEX)
-            e[i] = mb_leaf(db, db->mb_leaves[e[i]], depth[i]);
+            e[i] = mb_leaf(db->mb_leaves[e[i]], depth[i]);
         if (st[i] != SLOW && leaf_depth(e[i]) <= k[i].prefix) {
             answer(db, e[i], leaf_depth(e[i]), k[i].scope_add, &r->ans);
         } else {

@@ -80,9 +80,10 @@ typedef struct {
  * has a bit at each leaf position whose leaf differs from the previous
  * leaf position's, so the leaf is mb_leaves[leaf0 + popcount(runs up to and
  * including bit i) - 1].  A leaf takes 16 bits, so that the whole structure
- * stays small enough for the caches: answer << 3 | k, the leaf ref
- * mb_answers[answer] found k (1..6) bits below the node; or 0,
- * GEO_MB_SLOW_LEAF, which sends the lookup to the binary trie: used past
+ * stays small enough for the caches: GEO_MB_KEY bits of the leaf ref
+ * (country and continent) << 3 | k, the leaf being found k (1..6) bits
+ * below the node; or 0, GEO_MB_SLOW_LEAF, which sends the lookup to the
+ * binary trie: used past
  * GEO_MB_MAX6 bits in IPv6 and where the IPv4 trie is grafted into the
  * IPv6 one, which the fast path would otherwise copy.  In the stride
  * tables a leaf is a leaf ref with its depth in the GEO_LEAF_DEPTH bits,
@@ -91,7 +92,8 @@ typedef struct {
 #define GEO_MB_MAX6             64
 #define GEO_MB_SLOW             (GEO_LEAF | 0xffu << GEO_LEAF_DEPTH_SHIFT)
 #define GEO_MB_SLOW_LEAF        0
-#define GEO_MB_ANSWERS_MAX      (1u << 13)
+#define GEO_MB_KEY              (GEO_LEAF_COUNTRY_MASK | GEO_LEAF_CONT_MASK << GEO_LEAF_CONT_SHIFT)
+_Static_assert(GEO_MB_KEY < 1u << 13, "a leaf's country and continent fit a 16-bit multibit leaf");
 _Static_assert((GEO_MB_MAX6 - 16) % GEO_MB_BITS == 0,
                "IPv6 multibit nodes must end exactly at GEO_MB_MAX6 bits (one 64-bit word)");
 _Static_assert(GEO_MB_BITS < 8, "k must fit 3 bits of a multibit leaf");
@@ -109,7 +111,6 @@ struct geo_db {
     const uint32_t *stride[2];
     const geo_mb_t *mb;
     const uint16_t *mb_leaves;
-    const uint32_t *mb_answers; /* leaf refs (without depth); [0] unused */
     const geo_node_t *nodes;
     const uint8_t *summary;     /* per node: shared continent or AREA_WORLD */
     uint32_t root[2];           /* [0] IPv4, [1] IPv6 */
@@ -118,7 +119,6 @@ struct geo_db {
     /* For geo_db_describe() only. */
     size_t nnodes;
     size_t nmb, nmb_leaves;
-    unsigned nmb_answers;
     uint64_t networks[2];       /* leaves reachable from each root, as a tree */
     unsigned answers;           /* distinct (country, continent) leaves */
     unsigned ip_version;        /* of the MMDB file */
