@@ -34,7 +34,8 @@ void dnsd_qctx_free(dnsd_qctx_t *ctx);
 #define DNSD_TCP_BUF 65535
 
 /* Answer the query in buf[0..len).  cap is the size of buf (>= DNSD_UDP_BUF
- * for UDP, DNSD_TCP_BUF for TCP).  client is the packet's source address.
+ * for UDP, DNSD_TCP_BUF for TCP); all of it is scratch: bytes past the
+ * response may be written too.  client is the packet's source address.
  * Returns the response length, or 0 when nothing must be sent (QR=1,
  * shorter than a header). */
 size_t dnsd_query(dnsd_qctx_t *ctx, const struct sockaddr *client, uint8_t *buf, size_t len,

@@ -80,12 +80,11 @@ typedef struct {
  * has a bit at each leaf position whose leaf differs from the previous
  * leaf position's, so the leaf is mb_leaves[leaf0 + popcount(runs up to and
  * including bit i) - 1].  A leaf takes 16 bits, so that the whole structure
- * stays small enough for the caches: GEO_MB_KEY bits of the leaf ref
+ * stays small enough for the caches: the leaf ref's GEO_MB_KEY bits
  * (country and continent) << 3 | k, the leaf being found k (1..6) bits
  * below the node; or 0, GEO_MB_SLOW_LEAF, which sends the lookup to the
- * binary trie: used past
- * GEO_MB_MAX6 bits in IPv6 and where the IPv4 trie is grafted into the
- * IPv6 one, which the fast path would otherwise copy.  In the stride
+ * binary trie: used past GEO_MB_MAX6 bits in IPv6 and where the IPv4 trie
+ * is grafted into the IPv6 one, which the fast path would otherwise copy.  In the stride
  * tables a leaf is a leaf ref with its depth in the GEO_LEAF_DEPTH bits,
  * and GEO_MB_SLOW (depth 255, deeper than any prefix) plays that part. */
 #define GEO_MB_BITS             6
