@@ -122,11 +122,15 @@ port_used() {
         END { exit !f }' /proc/net/udp /proc/net/tcp /proc/net/udp6 /proc/net/tcp6 2>/dev/null
 }
 
-# A port that neither UDP nor TCP uses (dnsd opens both).
+# A port that neither UDP nor TCP uses (dnsd opens both), below the
+# kernel's ephemeral range, where no client socket can get it as its own
+# source port (see pick_port in tests/integ/lib.sh).
 pick_port() {
-    local p
+    local p lo=32768 hi
+    read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+    [ "$lo" -gt 11000 ] || lo=11000
     for _ in $(seq 100); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % (lo - 10000)))
         if ! port_used "$p"; then
             echo "$p"
             return 0
