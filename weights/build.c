@@ -186,7 +186,6 @@ static wtable_t *table_new(bctx_t *b, area_t area, int fam, const uint32_t *ids,
     free(wk);
     b->s->tables = xreallocarray(b->s->tables, b->s->ntables + 1, sizeof *b->s->tables);
     b->s->tables[b->s->ntables++] = t;
-    t->index = (uint16_t)b->s->ntables;
     b->s->bytes += sizeof *t + n * (sizeof *t->servers + sizeof *t->incl) + c * sizeof *t->certain +
                    (size_t)t->norders * (t->nrest * sizeof *t->slots + t->nbuckets * sizeof *t->bucket);
     return t;
@@ -351,7 +350,7 @@ wsnap_t *wsnap_build(uint32_t serial, const wsnap_server_t *sv, size_t n, const 
                         break;
                     cur = codes_parent(cur);
                 }
-                s->eff[a][fam][sub] = t ? t->index : 0;
+                s->eff[a][fam][sub] = t;
             }
         }
     }
@@ -398,8 +397,7 @@ const wtable_t *wsnap_table(const wsnap_t *s, area_t area, int family, unsigned 
 {
     if (area >= AREA_COUNT || family < 0 || family > 1 || sub > WSNAP_SUB_ALL)
         return NULL;
-    uint16_t i = s->eff[area][family][sub];
-    return i ? s->tables[i - 1] : NULL;
+    return s->eff[area][family][sub];
 }
 
 uint32_t wsnap_serial(const wsnap_t *s) { return s->serial; }

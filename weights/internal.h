@@ -57,7 +57,6 @@ struct wtable {
     uint32_t *servers;      /* family-local server ids, n of them */
     double *incl;           /* inclusion probability per position */
     const uint32_t *orig;   /* family-local id -> index given to wsnap_build */
-    uint16_t index;         /* position in the snapshot's tables[] + 1 */
 } __attribute__((aligned(64)));
 
 struct wsnap {
@@ -71,12 +70,10 @@ struct wsnap {
     size_t bytes;
     double build_ms;
     /* Answering table per (area, family, subzone or WSNAP_SUB_ALL), fallback
-     * and min-servers already applied, as tables[] index + 1; 0: nothing to
-     * answer with.  Two bytes an entry keep the array (18 KB) in cache. */
-    uint16_t eff[AREA_COUNT][2][WSNAP_SUB_ALL + 1];
-    /* (every table is some area's, family's and subzone's: indices fit) */
+     * and min-servers already applied; NULL: nothing to answer with.  The
+     * table itself rather than its index, so a query's lookup is one
+     * dependent load, not two. */
+    const wtable_t *eff[AREA_COUNT][2][WSNAP_SUB_ALL + 1];
 };
-
-_Static_assert(AREA_COUNT * 2 * (WSNAP_SUB_ALL + 1) < 65535, "table indices fit 16 bits");
 
 #endif
