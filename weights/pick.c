@@ -44,20 +44,18 @@ static inline unsigned pick_ids(const wtable_t *t, uint64_t r, uint32_t *out)
         }
         /* The k buckets of the draw are neighbours (see internal.h). */
         const uint32_t *bk = t->bucket + (size_t)o * t->nbuckets + (size_t)(u >> shift) * k;
-        uint32_t e[WSNAP_MAX_ANSWERS];
-        for (uint32_t j = 0; j < k; j++)
-            e[j] = bk[j];
         for (uint32_t j = 0; j < k; j++) {
-            if (e[j] & WSNAP_BUCKET_SCAN) {
+            uint32_t e = bk[j];
+            if (e & WSNAP_BUCKET_SCAN) {
                 /* The bucket holds a boundary: scan from its first slot
                  * (the last slot ends at k * UNIT > p, ending the scan). */
                 uint32_t p = u + j * WSNAP_UNIT;
-                const wslot_t *x = sl + (e[j] & ~WSNAP_BUCKET_SCAN);
+                const wslot_t *x = sl + (e & ~WSNAP_BUCKET_SCAN);
                 while (x->end <= p)
                     x++;
-                e[j] = x->id;
+                e = x->id;
             }
-            out[n + j] = e[j];
+            out[n + j] = e;
         }
         n += k;
     }
