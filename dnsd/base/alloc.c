@@ -77,6 +77,63 @@ void xhuge_free(void *p, size_t mapped)
         munmap(p, mapped);
 }
 
+/* Chunks hold at least two huge pages, so the unused end of one wastes
+ * little of the whole. */
+#define HARENA_CHUNK ((size_t)4 << 20)
+
+/* Under AddressSanitizer each allocation is a heap block of its own, so
+ * that the tests still catch a read past the end of any of them. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HARENA_HEAP 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HARENA_HEAP 1
+#endif
+#endif
+
+void *harena_alloc(harena_t *a, size_t n, size_t align)
+{
+#ifdef HARENA_HEAP
+    void *p;
+    if (posix_memalign(&p, align < sizeof(void *) ? sizeof(void *) : align, n ? n : 1))
+        oom(n);
+    memset(p, 0, n);
+    a->chunks = xreallocarray(a->chunks, a->n + 1, sizeof *a->chunks);
+    a->mapped = xreallocarray(a->mapped, a->n + 1, sizeof *a->mapped);
+    a->chunks[a->n] = p;
+    a->mapped[a->n++] = 0;
+    return p;
+#else
+    size_t off = (a->used + align - 1) & ~(align - 1);
+    if (!a->cur || off + n > a->cap || off + n < off) {
+        size_t want = n > HARENA_CHUNK ? n : HARENA_CHUNK, mapped;
+        uint8_t *c = xhuge_alloc(want, &mapped);
+        a->chunks = xreallocarray(a->chunks, a->n + 1, sizeof *a->chunks);
+        a->mapped = xreallocarray(a->mapped, a->n + 1, sizeof *a->mapped);
+        a->chunks[a->n] = c;
+        a->mapped[a->n++] = mapped;
+        a->cur = c;
+        a->cap = mapped;
+        off = 0;
+    }
+    a->used = off + n;
+    return a->cur + off;
+#endif
+}
+
+void harena_free(harena_t *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->mapped[i])
+            xhuge_free(a->chunks[i], a->mapped[i]);
+        else
+            free(a->chunks[i]);
+    }
+    free(a->chunks);
+    free(a->mapped);
+    *a = (harena_t){ 0 };
+}
+
 char *xstrdup(const char *s)
 {
     return xstrndup(s, strlen(s));

@@ -4,6 +4,7 @@
 #define POOLDNS_ALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "compiler.h"
 
 void *xmalloc(size_t n) F_WUNUSED;
@@ -17,6 +18,19 @@ void *xreallocarray(void *p, size_t n, size_t size) F_WUNUSED;
  * be given. */
 void *xhuge_alloc(size_t n, size_t *mapped) F_WUNUSED;
 void xhuge_free(void *p, size_t mapped);
+
+/* Many small tables built one by one and freed together, in huge pages
+ * (xhuge_alloc chunks), so that a query that reads a few of them at random
+ * does not also pay a TLB miss for each.  Memory comes zeroed. */
+typedef struct {
+    uint8_t *cur;           /* the chunk being filled */
+    size_t used, cap;
+    void **chunks;          /* every chunk, for harena_free() */
+    size_t *mapped;
+    size_t n;
+} harena_t;
+void *harena_alloc(harena_t *a, size_t n, size_t align) F_WUNUSED;
+void harena_free(harena_t *a);
 char *xstrdup(const char *s) F_WUNUSED;
 char *xstrndup(const char *s, size_t n) F_WUNUSED;
 
