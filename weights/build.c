@@ -67,7 +67,7 @@ static void shuffle_u32(rng_t *r, uint32_t *v, uint32_t n)
 /* The bucket index of every order (see internal.h).  Small tables have
  * none: a draw walks their slots once, in order, which touches fewer cache
  * lines than the buckets would. */
-static void build_buckets(wtable_t *t)
+static void build_buckets(harena_t *a, wtable_t *t)
 {
     if (t->nrest <= WSNAP_SCAN_MAX)
         return;
@@ -89,7 +89,7 @@ static void build_buckets(wtable_t *t)
      * the scale exactly. */
     uint32_t per_unit = WSNAP_UNIT >> s;
     t->nbuckets = t->k * per_unit;
-    t->bucket = xmalloc((size_t)t->norders * t->nbuckets * sizeof *t->bucket);
+    t->bucket = harena_alloc(a, (size_t)t->norders * t->nbuckets * sizeof *t->bucket, 64);
     for (uint32_t r = 0; r < t->norders; r++) {
         const wslot_t *sl = t->slots + (size_t)r * t->nrest;
         uint32_t *bk = t->bucket + (size_t)r * t->nbuckets;
@@ -125,10 +125,8 @@ static int wkey_cmp(const void *a, const void *b)
 static wtable_t *table_new(bctx_t *b, area_t area, int fam, const uint32_t *ids, uint32_t n)
 {
     /* Cache-line aligned, so that a draw's fields share one line. */
-    wtable_t *t = aligned_alloc(64, sizeof *t);
-    if (!t)
-        abort();
-    memset(t, 0, sizeof *t);
+    harena_t *a = &b->s->arena;
+    wtable_t *t = harena_alloc(a, sizeof *t, 64);
     t->area = area;
     t->family = (uint8_t)fam;
     t->n = n;
@@ -146,7 +144,7 @@ static wtable_t *table_new(bctx_t *b, area_t area, int fam, const uint32_t *ids,
         total += wk[i].w;
     }
     qsort(wk, n, sizeof *wk, wkey_cmp);
-    t->certain = xmalloc((k ? k : 1) * sizeof *t->certain);
+    t->certain = harena_alloc(a, (k ? k : 1) * sizeof *t->certain, 4);
     uint32_t c = 0;
     /* Server c is certain when its inclusion probability (k - c) * w / W
      * reaches 1, W being the weight of those not yet certain. */
@@ -162,7 +160,7 @@ static wtable_t *table_new(bctx_t *b, area_t area, int fam, const uint32_t *ids,
     if (t->k) {
         uint32_t nr = t->nrest;
         t->norders = orders_for(nr);
-        t->slots = xmalloc((size_t)t->norders * nr * sizeof *t->slots);
+        t->slots = harena_alloc(a, (size_t)t->norders * nr * sizeof *t->slots, 64);
         uint32_t *ord = xmalloc(nr * sizeof *ord);
         for (uint32_t i = c; i < n; i++)
             t->incl[wk[i].pos] = (double)t->k * wk[i].w / (double)total;
@@ -181,7 +179,7 @@ static wtable_t *table_new(bctx_t *b, area_t area, int fam, const uint32_t *ids,
             }
         }
         free(ord);
-        build_buckets(t);
+        build_buckets(a, t);
     }
     free(wk);
     b->s->tables = xreallocarray(b->s->tables, b->s->ntables + 1, sizeof *b->s->tables);
@@ -265,7 +263,11 @@ static double now_ms(void)
 wsnap_t *wsnap_build(uint32_t serial, const wsnap_server_t *sv, size_t n, const wsnap_opts_t *o)
 {
     double t0 = now_ms();
-    wsnap_t *s = xcalloc(1, sizeof *s);
+    /* The snapshot itself lives in its arena: eff[] is read by every
+     * query. */
+    harena_t arena = { 0 };
+    wsnap_t *s = harena_alloc(&arena, sizeof *s, 64);
+    s->arena = arena;
     bctx_t b = { .sv = sv, .s = s, .o = o };
     if (o->seed)
         rng_seed(&b.rng, o->seed);
@@ -282,7 +284,7 @@ wsnap_t *wsnap_build(uint32_t serial, const wsnap_server_t *sv, size_t n, const 
                 m++;
         s->neligible[fam] = m;
         size_t rrlen = fam == WSNAP_V4 ? WSNAP_RR_V4 : WSNAP_RR_V6;
-        s->rr[fam] = xmalloc((m ? m : 1) * rrlen);
+        s->rr[fam] = harena_alloc(&s->arena, (m ? m : 1) * rrlen, 64);
         s->orig[fam] = xmalloc((m ? m : 1) * sizeof(uint32_t));
         s->bytes += m * (rrlen + sizeof(uint32_t));
         m = 0;
@@ -368,17 +370,12 @@ void wsnap_free(wsnap_t *s)
         wtable_t *t = s->tables[i];
         free(t->servers);
         free(t->incl);
-        free(t->certain);
-        free(t->slots);
-        free(t->bucket);
-        free(t);
     }
     free(s->tables);
-    for (int fam = 0; fam < 2; fam++) {
-        free(s->rr[fam]);
+    for (int fam = 0; fam < 2; fam++)
         free(s->orig[fam]);
-    }
-    free(s);
+    harena_t arena = s->arena; /* s is in it */
+    harena_free(&arena);
 }
 
 void wsnap_info(const wsnap_t *s, wsnap_info_t *out)

@@ -4,6 +4,7 @@
 #ifndef POOLDNS_WEIGHTS_INTERNAL_H
 #define POOLDNS_WEIGHTS_INTERNAL_H
 
+#include "dnsd/base/alloc.h"
 #include "weights/snapshot.h"
 
 /* One answer slot on the cumulative scale used by systematic sampling: a
@@ -43,6 +44,8 @@ struct wtable {
     uint32_t bshift;        /* see bucket */
     uint32_t nbuckets;      /* per order */
     uint32_t *certain;      /* family-local ids of the certain servers */
+    /* certain, slots and bucket are in the snapshot's arena, as is the
+     * table itself; servers and incl are not. */
     wslot_t *slots;         /* norders x nrest; the last end is k * UNIT */
     /* Bucket index over the cumulative scale, so a draw needs no search:
      * bucket b covers [b << bshift, (b + 1) << bshift).  With 16 to 32
@@ -61,9 +64,10 @@ struct wtable {
 
 struct wsnap {
     uint32_t serial;
+    harena_t arena;         /* what queries read: answer records, table headers and arrays */
     size_t nservers;
     size_t neligible[2];
-    uint8_t *rr[2];         /* answer fragments per family-local id */
+    uint8_t *rr[2];         /* answer fragments per family-local id (arena) */
     uint32_t *orig[2];      /* family-local id -> input index */
     wtable_t **tables;      /* every table built, for freeing */
     size_t ntables;
