@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "dnsd/base/alloc.h"
 #include "dnsd/base/errs.h"
 #include "geo/codes.h"
 
@@ -72,6 +73,7 @@ typedef struct {
     uint32_t *name_slots;
     uint32_t name_mask;
     uint8_t *name_arena;    /* names, each zero-padded to 8 bytes */
+    harena_t index_mem;     /* names, name_slots and name_arena live here */
 } zones_t;
 
 /* What a zone set is made of. */
