@@ -95,12 +95,11 @@ struct dnsd_qctx {
     rng_t rng;
     dnsd_qstats_t st;
     txn_t batch[QBATCH];    /* for dnsd_query_batch() */
+    bool in_arena;          /* dnsd_qctx_new_in(): not ours to free */
 };
 
-
-dnsd_qctx_t *dnsd_qctx_new(const dnsd_server_t *srv, uint64_t seed)
+static dnsd_qctx_t *qctx_init(dnsd_qctx_t *c, const dnsd_server_t *srv, uint64_t seed)
 {
-    dnsd_qctx_t *c = xcalloc(1, sizeof *c);
     c->srv = srv;
     if (seed)
         rng_seed(&c->rng, seed);
@@ -109,7 +108,23 @@ dnsd_qctx_t *dnsd_qctx_new(const dnsd_server_t *srv, uint64_t seed)
     return c;
 }
 
-void dnsd_qctx_free(dnsd_qctx_t *c) { free(c); }
+dnsd_qctx_t *dnsd_qctx_new(const dnsd_server_t *srv, uint64_t seed)
+{
+    return qctx_init(xcalloc(1, sizeof(dnsd_qctx_t)), srv, seed);
+}
+
+dnsd_qctx_t *dnsd_qctx_new_in(const dnsd_server_t *srv, uint64_t seed, harena_t *arena)
+{
+    dnsd_qctx_t *c = harena_alloc(arena, sizeof *c, 64);
+    c->in_arena = true;
+    return qctx_init(c, srv, seed);
+}
+
+void dnsd_qctx_free(dnsd_qctx_t *c)
+{
+    if (c && !c->in_arena)
+        free(c);
+}
 
 const dnsd_qstats_t *dnsd_qctx_stats(const dnsd_qctx_t *c) { return &c->st; }
 

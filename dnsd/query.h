@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "dnsd/base/alloc.h"
 #include "dnsd/base/compiler.h"
 
 struct dnsd_server;
@@ -23,6 +24,9 @@ typedef struct dnsd_qctx dnsd_qctx_t;
 
 /* A context for one thread; seed 0 seeds from the kernel. */
 dnsd_qctx_t *dnsd_qctx_new(const struct dnsd_server *srv, uint64_t seed);
+/* The same, placed in arena and freed with it (dnsd_qctx_free() leaves it
+ * alone): a UDP worker's context shares huge pages with its buffers. */
+dnsd_qctx_t *dnsd_qctx_new_in(const struct dnsd_server *srv, uint64_t seed, harena_t *arena);
 void dnsd_qctx_free(dnsd_qctx_t *ctx);
 
 /* Biggest response over UDP we ever send, whatever EDNS says (RFC 9715 / DNS

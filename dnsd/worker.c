@@ -78,7 +78,7 @@ typedef struct {
     uint8_t *bufs;              /* UDP_BATCH buffers, UDP_BUF_STRIDE apart */
     dnsd_qmsg_t q[UDP_BATCH];
     uint8_t qslot[UDP_BATCH];   /* q[j] came from msgs[qslot[j]] */
-} udp_thread_t;
+} __attribute__((aligned(64))) udp_thread_t; /* no line shared by two threads */
 
 /* Receive buffers are a page plus a cache line apart, not a page: the
  * messages' first lines, which every pass of a batch reads or writes, then
@@ -130,7 +130,12 @@ struct worker {
 struct dnsd_workers {
     worker_t *v;
     unsigned n;
-    udp_thread_t *udp;      /* n * listens */
+    /* Everything the UDP threads touch per batch (their state, contexts
+     * and buffers), in huge pages: each 4 KiB page it would otherwise take
+     * can cost a TLB miss per batch, as a worker starts every batch after
+     * an idle wait with cold caches. */
+    harena_t arena;
+    udp_thread_t *udp;      /* n * listens, in arena */
     unsigned nudp;
     net_sock_t *socks;
     unsigned nsocks;
@@ -492,7 +497,7 @@ dnsd_workers_t *dnsd_workers_start(const dnsd_server_t *srv, net_sock_t *socks, 
     ws->n = nworkers;
     ws->v = xcalloc(nworkers, sizeof *ws->v);
     ws->nudp = nworkers * per;
-    ws->udp = xcalloc(ws->nudp, sizeof *ws->udp);
+    ws->udp = harena_alloc(&ws->arena, ws->nudp * sizeof *ws->udp, 64);
     ws->socks = socks;
     ws->nsocks = nworkers * per;
     /* Workers must not take the signals the main loop handles. */
@@ -505,8 +510,8 @@ dnsd_workers_t *dnsd_workers_start(const dnsd_server_t *srv, net_sock_t *socks, 
         u->id = i / per;
         u->fd = socks[i].udp;
         u->pktinfo = socks[i].pktinfo;
-        u->qctx = dnsd_qctx_new(srv, 0);
-        u->bufs = xmalloc((size_t)UDP_BUF_STRIDE * UDP_BATCH);
+        u->qctx = dnsd_qctx_new_in(srv, 0, &ws->arena);
+        u->bufs = harena_alloc(&ws->arena, (size_t)UDP_BUF_STRIDE * UDP_BATCH, 64);
         int e = pthread_create(&u->thread, NULL, udp_main, u);
         if (e)
             errs_add(errs, NULL, 0, "worker %u: cannot start UDP thread: %s", u->id, strerror(e));
@@ -553,8 +558,6 @@ void dnsd_workers_stop(dnsd_workers_t *ws)
     for (unsigned i = 0; i < ws->nudp; i++) {
         if (ws->udp[i].started)
             pthread_join(ws->udp[i].thread, NULL);
-        dnsd_qctx_free(ws->udp[i].qctx);
-        free(ws->udp[i].bufs);
     }
     for (unsigned i = 0; i < ws->n; i++) {
         if (ws->v[i].started)
@@ -562,7 +565,7 @@ void dnsd_workers_stop(dnsd_workers_t *ws)
         worker_destroy(&ws->v[i]);
     }
     net_close(ws->socks, ws->nsocks);
-    free(ws->udp);
+    harena_free(&ws->arena);
     free(ws->v);
     free(ws);
 }
