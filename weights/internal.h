@@ -33,6 +33,8 @@ typedef struct {
 /* See build_buckets(). */
 #define WSNAP_BUCKETS_BIG 16384
 
+/* A table, its certain, slots and bucket arrays live in the snapshot's
+ * arena (huge pages); servers and incl, for tests, on the heap. */
 struct wtable {
     /* What a draw reads comes first: one cache line. */
     uint8_t family;
@@ -44,8 +46,6 @@ struct wtable {
     uint32_t bshift;        /* see bucket */
     uint32_t nbuckets;      /* per order */
     uint32_t *certain;      /* family-local ids of the certain servers */
-    /* certain, slots and bucket are in the snapshot's arena, as is the
-     * table itself; servers and incl are not. */
     wslot_t *slots;         /* norders x nrest; the last end is k * UNIT */
     /* Bucket index over the cumulative scale, so a draw needs no search:
      * bucket b covers [b << bshift, (b + 1) << bshift).  With 16 to 32
