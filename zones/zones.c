@@ -584,37 +584,31 @@ static void build_name_index(zones_t *zs)
                 index_name(&x, z->nodes[i].name, z->nodes[i].name_len);
         }
     }
-    zs->name_arena = x.arena;
     uint32_t size = 16;
     while (size < zs->nnames * 2u)
         size *= 2;
-    zs->name_slots = xcalloc(size, sizeof *zs->name_slots);
     zs->name_mask = size - 1;
+    /* Every query reads the index at random: in huge pages, it spares the
+     * query a TLB miss per part.  The names and their bytes move there;
+     * the slots are made there. */
+    struct zname *names = harena_alloc(&zs->index_mem, (size_t)zs->nnames * sizeof *names, 64);
+    zs->name_slots = harena_alloc(&zs->index_mem, (size_t)size * sizeof *zs->name_slots, 64);
+    zs->name_arena = harena_alloc(&zs->index_mem, x.arena_len, 64);
+    if (zs->nnames)
+        memcpy(names, zs->names, (size_t)zs->nnames * sizeof *names);
+    if (x.arena_len)
+        memcpy(zs->name_arena, x.arena, x.arena_len);
+    free(zs->names);
+    free(x.arena);
+    zs->names = names;
     for (unsigned i = 0; i < zs->nnames; i++) {
         struct zname *e = &zs->names[i];
-        e->name = x.arena + (uintptr_t)e->name;
+        e->name = zs->name_arena + (uintptr_t)e->name;
         uint32_t k = (uint32_t)e->hash & zs->name_mask;
         while (zs->name_slots[k])
             k = (k + 1) & zs->name_mask;
         zs->name_slots[k] = i + 1;
     }
-    /* Every query reads the index at random: in huge pages, it spares
-     * the query a TLB miss per part. */
-    struct zname *names = harena_alloc(&zs->index_mem, (size_t)zs->nnames * sizeof *names, 64);
-    uint32_t *slots = harena_alloc(&zs->index_mem, (size_t)size * sizeof *slots, 64);
-    uint8_t *arena = harena_alloc(&zs->index_mem, x.arena_len, 64);
-    memcpy(names, zs->names, (size_t)zs->nnames * sizeof *names);
-    memcpy(slots, zs->name_slots, (size_t)size * sizeof *slots);
-    if (x.arena_len)
-        memcpy(arena, x.arena, x.arena_len);
-    for (unsigned i = 0; i < zs->nnames; i++)
-        names[i].name = arena + (names[i].name - x.arena);
-    free(zs->names);
-    free(zs->name_slots);
-    free(x.arena);
-    zs->names = names;
-    zs->name_slots = slots;
-    zs->name_arena = arena;
 }
 
 void zones_free(zones_t *zs)
