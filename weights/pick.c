@@ -10,6 +10,8 @@
  * distinct.  (Repeated weighted draws without replacement would give heavy
  * servers less than their share.)  Cost per query: one random number, k
  * binary searches, a shuffle of at most WSNAP_MAX_ANSWERS entries. */
+#include <string.h>
+
 #include "weights/internal.h"
 
 /* The draw's start u in [0, UNIT) and order o, from the random word r. */
@@ -19,9 +21,23 @@ static inline uint32_t draw_order(const wtable_t *t, uint64_t r)
     return (uint32_t)(((uint64_t)(uint32_t)r * t->norders) >> 32);
 }
 
-/* Family-local ids of the servers for one answer, in random order; r is
- * all the randomness the answer uses. */
-static inline unsigned pick_ids(const wtable_t *t, uint64_t r, uint32_t *out)
+/* Every order of n <= 4 answers, n! of them from perm_first[n] in
+ * perm_code: answer i comes from position (code >> 2i) & 3 of the draw. */
+static const uint8_t perm_code[] = {
+    0x00,                                           /* n = 0, 1 */
+    0x04, 0x01,                                     /* n = 2 */
+    0x24, 0x18, 0x21, 0x09, 0x12, 0x06,             /* n = 3 */
+    0xe4, 0xb4, 0xd8, 0x78, 0x9c, 0x6c, 0xe1, 0xb1, /* n = 4 */
+    0xc9, 0x39, 0x8d, 0x2d, 0xd2, 0x72, 0xc6, 0x36,
+    0x4e, 0x1e, 0x93, 0x63, 0x87, 0x27, 0x4b, 0x1b,
+};
+static const uint8_t perm_first[5] = { 0, 0, 1, 3, 9 };
+static const uint8_t perm_count[5] = { 1, 1, 2, 6, 24 };
+
+/* Family-local ids of the servers for one answer, in the table's order
+ * (the certain ones first); put in random order by order_small() or
+ * order_any().  r is all the randomness the answer uses. */
+static inline unsigned draw_ids(const wtable_t *t, uint64_t r, uint32_t *out)
 {
     unsigned n = 0;
     for (uint32_t i = 0; i < t->ncertain; i++)
@@ -40,7 +56,7 @@ static inline unsigned pick_ids(const wtable_t *t, uint64_t r, uint32_t *out)
                     sl++;
                 out[n++] = sl->id;
             }
-            goto shuffle;
+            return n;
         }
         /* The k buckets of the draw are neighbours (see internal.h). */
         const uint32_t *bk = t->bucket + (size_t)o * t->nbuckets + (size_t)(u >> shift) * k;
@@ -59,13 +75,31 @@ static inline unsigned pick_ids(const wtable_t *t, uint64_t r, uint32_t *out)
         }
         n += k;
     }
-shuffle:;
-    /* Random order: the draws above come out in the table's order, and the
-     * certain servers first.  The shuffle's bits come from r through a
-     * generator of their own, independent of the draw's. */
+    return n;
+}
+
+/* The shuffle's bits come from r through a generator of their own,
+ * independent of the draw's. */
+static inline uint64_t order_bits(uint64_t r)
+{
     rng_t sh = { r ^ 0x9e3779b97f4a7c15ull };
-    uint64_t bits = 0;
-    unsigned left = 0;
+    return rng_next(&sh);
+}
+
+/* The usual answer, n <= 4: one of the n! orders, picked with one multiply
+ * from bits; answer i is draw (code >> 2i) & 3 (0 past n). */
+static inline unsigned order_small(unsigned n, uint64_t bits)
+{
+    uint32_t idx = (uint32_t)(((bits & 0xffffffffu) * perm_count[n]) >> 32);
+    return perm_code[perm_first[n] + idx];
+}
+
+/* Any n: Fisher-Yates, 16 bits per step. */
+static void order_any(uint32_t *ids, unsigned n, uint64_t r)
+{
+    rng_t sh = { r ^ 0x9e3779b97f4a7c15ull };
+    uint64_t bits = rng_next(&sh);
+    unsigned left = 4;
     for (unsigned i = n; i > 1; i--) {
         if (!left) {
             bits = rng_next(&sh);
@@ -74,27 +108,47 @@ shuffle:;
         uint32_t j = (uint32_t)(((bits & 0xffff) * i) >> 16);
         bits >>= 16;
         left--;
-        uint32_t tmp = out[i - 1];
-        out[i - 1] = out[j];
-        out[j] = tmp;
+        uint32_t tmp = ids[i - 1];
+        ids[i - 1] = ids[j];
+        ids[j] = tmp;
     }
-    return n;
 }
 
 unsigned wtable_pick_servers(const wtable_t *t, rng_t *rng, uint32_t *out)
 {
-    unsigned n = pick_ids(t, rng_next(rng), out);
+    uint64_t r = rng_next(rng);
+    uint32_t id[WSNAP_MAX_ANSWERS];
+    unsigned n = draw_ids(t, r, id);
+    if (n - 1 < 4) {
+        unsigned code = order_small(n, order_bits(r));
+        for (unsigned i = 0; i < n; i++, code >>= 2)
+            out[i] = t->orig[id[code & 3]];
+        return n;
+    }
+    order_any(id, n, r);
     for (unsigned i = 0; i < n; i++)
-        out[i] = t->orig[out[i]];
+        out[i] = t->orig[id[i]];
     return n;
 }
 
 unsigned wsnap_pick_r(const wsnap_t *s, const wtable_t *t, uint64_t r, const uint8_t **out)
 {
     uint32_t id[WSNAP_MAX_ANSWERS];
-    unsigned n = pick_ids(t, r, id);
+    unsigned n = draw_ids(t, r, id);
     size_t rrlen = t->family == WSNAP_V4 ? WSNAP_RR_V4 : WSNAP_RR_V6;
     const uint8_t *rr = s->rr[t->family];
+    if (likely(n - 1 < 4)) {
+        /* 1 to 4 answers.  Four slots written whatever n: out has room for
+         * WSNAP_MAX_ANSWERS, the caller reads n, and past n they repeat
+         * the first. */
+        unsigned code = order_small(n, order_bits(r));
+        out[0] = rr + (size_t)id[code & 3] * rrlen;
+        out[1] = rr + (size_t)id[code >> 2 & 3] * rrlen;
+        out[2] = rr + (size_t)id[code >> 4 & 3] * rrlen;
+        out[3] = rr + (size_t)id[code >> 6] * rrlen;
+        return n;
+    }
+    order_any(id, n, r);
     for (unsigned i = 0; i < n; i++)
         out[i] = rr + (size_t)id[i] * rrlen;
     return n;

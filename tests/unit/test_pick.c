@@ -192,6 +192,72 @@ static void test_pick_fragments(void **state)
     wsnap_free(s);
 }
 
+/* Every order of the answer equally likely, through both ways of drawing
+ * (server indices, and the record fragments queries use): with k equal
+ * servers all are in every answer, so only the order varies.  Up to 4
+ * answers each of the k! orders is counted (weights/pick.c takes them from
+ * a table); beyond, each server's share of each position. */
+static void orders_uniform(unsigned k, bool fragments)
+{
+    uint32_t speeds[8];
+    for (unsigned i = 0; i < k; i++)
+        speeds[i] = 1000;
+    wsnap_t *s = build(speeds, k, k);
+    const wtable_t *t = wsnap_table(s, AREA_WORLD, WSNAP_V4, WSNAP_SUB_ALL);
+    rng_t r;
+    rng_seed(&r, 4242);
+    uint64_t perm[256] = { 0 }, pos[8][8] = { { 0 } };
+    unsigned nperm = 1;
+    for (unsigned i = 2; i <= k; i++)
+        nperm *= i;
+    for (unsigned d = 0; d < DRAWS; d++) {
+        uint32_t srv[WSNAP_MAX_ANSWERS];
+        unsigned m;
+        if (fragments) {
+            const uint8_t *rr[WSNAP_MAX_ANSWERS];
+            m = wsnap_pick(s, t, &r, rr);
+            for (unsigned i = 0; i < m; i++)
+                srv[i] = rr[i][13]; /* 10.0.0.<server> */
+        } else {
+            m = wtable_pick_servers(t, &r, srv);
+        }
+        assert_int_equal(m, k);
+        unsigned code = 0, seen = 0;
+        for (unsigned i = 0; i < m; i++) {
+            assert_true(srv[i] < k);
+            assert_false(seen >> srv[i] & 1);
+            seen |= 1u << srv[i];
+            pos[srv[i]][i]++;
+            code = code * k + srv[i];
+        }
+        if (k <= 4)
+            perm[code]++;
+    }
+    if (k <= 4) {
+        unsigned distinct = 0;
+        for (unsigned c = 0; c < 256; c++) {
+            if (!perm[c])
+                continue;
+            distinct++;
+            check_share(perm[c], 1.0 / nperm, c);
+        }
+        assert_int_equal(distinct, nperm);
+    }
+    for (unsigned i = 0; i < k; i++)
+        for (unsigned p = 0; p < k; p++)
+            check_share(pos[i][p], 1.0 / k, 100 * i + p);
+    wsnap_free(s);
+}
+
+static void test_orders_uniform(void **state)
+{
+    (void)state;
+    for (unsigned k = 1; k <= 6; k++) {
+        orders_uniform(k, false);
+        orders_uniform(k, true);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_fewer_than_k),
         cmocka_unit_test(test_variety),
         cmocka_unit_test(test_pick_fragments),
+        cmocka_unit_test(test_orders_uniform),
     };
     return cmocka_run_group_tests_name("pick", tests, NULL, NULL);
 }
