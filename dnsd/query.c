@@ -693,7 +693,7 @@ static void put_opt(txn_t *t, const dnsd_server_t *srv)
 /* Parse the query (query_prepare() then gets its answer ready up to the
  * database lookup, t->need_geo).  d: the dataset the answer comes from,
  * read once by the caller for its whole batch. */
-static void query_begin(dnsd_qctx_t *ctx, txn_t *t, const dnsd_dataset_t *d,
+static inline __attribute__((always_inline)) void query_begin(dnsd_qctx_t *ctx, txn_t *t, const dnsd_dataset_t *d,
                         const struct sockaddr *client, uint8_t *buf, size_t len, size_t cap, bool tcp)
 {
     /* Only the fields read before being written need clearing. */
@@ -763,7 +763,7 @@ static inline void query_choose(dnsd_qctx_t *ctx, txn_t *t)
 
 /* Write the answer (t->loc.req.ans looked up if t->need_geo), the OPT
  * record and the header; returns the response length, 0 to drop. */
-static size_t query_end(dnsd_qctx_t *ctx, txn_t *t)
+static inline __attribute__((always_inline)) size_t query_end(dnsd_qctx_t *ctx, txn_t *t)
 {
     if (t->state == TX_DROP)
         return 0;
