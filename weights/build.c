@@ -144,7 +144,9 @@ static wtable_t *table_new(bctx_t *b, area_t area, int fam, const uint32_t *ids,
         total += wk[i].w;
     }
     qsort(wk, n, sizeof *wk, wkey_cmp);
-    t->certain = harena_alloc(a, (k ? k : 1) * sizeof *t->certain, 4);
+    /* Room for WSNAP_MAX_ANSWERS whatever k: a draw copies them all in
+     * one fixed-size move (weights/pick.c). */
+    t->certain = harena_alloc(a, WSNAP_MAX_ANSWERS * sizeof *t->certain, 64);
     uint32_t c = 0;
     /* Server c is certain when its inclusion probability (k - c) * w / W
      * reaches 1, W being the weight of those not yet certain. */

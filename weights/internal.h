@@ -45,7 +45,8 @@ struct wtable {
     uint32_t norders;       /* independent shuffles of the rest */
     uint32_t bshift;        /* see bucket */
     uint32_t nbuckets;      /* per order */
-    uint32_t *certain;      /* family-local ids of the certain servers */
+    uint32_t *certain;      /* family-local ids of the certain servers; room
+                             * for WSNAP_MAX_ANSWERS, the rest zero */
     wslot_t *slots;         /* norders x nrest; the last end is k * UNIT */
     /* Bucket index over the cumulative scale, so a draw needs no search:
      * bucket b covers [b << bshift, (b + 1) << bshift).  With 16 to 32

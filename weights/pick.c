@@ -39,9 +39,12 @@ static const uint8_t perm_count[5] = { 1, 1, 2, 6, 24 };
  * order_any().  r is all the randomness the answer uses. */
 static inline unsigned draw_ids(const wtable_t *t, uint64_t r, uint32_t *out)
 {
-    unsigned n = 0;
-    for (uint32_t i = 0; i < t->ncertain; i++)
-        out[n++] = t->certain[i];
+    unsigned n = t->ncertain;
+    if (n) {
+        /* A fixed-size copy (certain has room for all, out too): a few
+         * moves, where a loop would become a call to libc's memcpy. */
+        memcpy(out, t->certain, WSNAP_MAX_ANSWERS * sizeof *out);
+    }
     if (t->k) {
         uint32_t u = draw_start(r);
         uint32_t o = draw_order(t, r);
