@@ -96,6 +96,7 @@ struct dnsd_qctx {
     dnsd_qstats_t st;
     txn_t batch[QBATCH];    /* for dnsd_query_batch() */
     bool in_arena;          /* dnsd_qctx_new_in(): not ours to free */
+    bool general_only;      /* dnsd_qctx_general_parse() */
 };
 
 static dnsd_qctx_t *qctx_init(dnsd_qctx_t *c, const dnsd_server_t *srv, uint64_t seed)
@@ -128,6 +129,8 @@ void dnsd_qctx_free(dnsd_qctx_t *c)
 
 const dnsd_qstats_t *dnsd_qctx_stats(const dnsd_qctx_t *c) { return &c->st; }
 
+void dnsd_qctx_general_parse(dnsd_qctx_t *c, bool on) { c->general_only = on; }
+
 /* ---- parsing ------------------------------------------------------------- */
 
 /* Lower-case the ASCII letters of 8 bytes at once.  Label length bytes
@@ -153,20 +156,21 @@ static size_t parse_qname(txn_t *t, size_t off)
     /* One bound for both limits: the message's end and the name's longest
      * (a label that starts before it ends at most at it). */
     size_t lim = t->len < start + DNS_MAX_NAME ? t->len : start + DNS_MAX_NAME;
+    unsigned lens = 0; /* every length byte OR-ed: > 63 is checked once */
     for (;;) {
         if (off >= lim)
             return 0;
-        uint8_t l = b[off];
-        if (l > DNS_MAX_LABEL)
-            return 0;
-        off += 1u + l;
+        unsigned l = b[off];
+        lens |= l;
+        off += l + 1;
         if (!l)
             break;
     }
+    if (lens > DNS_MAX_LABEL)
+        return 0; /* a compression pointer or a reserved label type */
     unsigned n = (unsigned)(off - start);
     t->name_len = n;
     unsigned words = (n + 7u) / 8u;
-    uint64_t h = zones_hash_start(n);
     if (unlikely(start + words * 8u > t->cap)) {
         /* Too close to the end of the buffer to read whole words. */
         for (unsigned i = 0; i < n; i++)
@@ -175,27 +179,25 @@ static size_t parse_qname(txn_t *t, size_t off)
         t->hash = zones_name_hash(t->lname, n);
         return off;
     }
-    unsigned i = 0;
-    for (; i + 1 < words; i++) {
+    /* The last word may reach past the name: its bytes after the name are
+     * cleared (the padding). */
+    unsigned tail = n % 8u;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t last = tail ? ~0ull >> (64 - 8 * tail) : ~0ull;
+#else
+    uint64_t last = tail ? ~0ull << (64 - 8 * tail) : ~0ull;
+#endif
+    uint64_t h = zones_hash_start(n);
+    for (unsigned i = 0; i < words; i++) {
         uint64_t w;
         memcpy(&w, b + start + 8 * i, 8);
+        if (i + 1 == words)
+            w &= last;
         w = lower8(w);
         h = zones_hash_word(h, w);
         memcpy(t->lname + 8 * i, &w, 8);
     }
-    /* The last word may reach past the name: its bytes after the name are
-     * cleared (the padding). */
-    uint64_t w;
-    memcpy(&w, b + start + 8 * i, 8);
-    unsigned keep = 8 * (n - 8 * i); /* 8..64 */
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    w &= ~0ull >> (64 - keep);
-#else
-    w &= ~0ull << (64 - keep);
-#endif
-    w = lower8(w);
-    t->hash = zones_hash_word(h, w);
-    memcpy(t->lname + 8 * i, &w, 8);
+    t->hash = h;
     return off;
 }
 
@@ -294,6 +296,55 @@ static size_t skip_rrs(const txn_t *t, size_t off, unsigned count)
     return off;
 }
 
+/* Types that only make sense in other places of a message (FORMERR as a
+ * question). */
+static inline bool qtype_misplaced(uint16_t qtype)
+{
+    return qtype == DNS_T_OPT || qtype == 249 /* TKEY */ || qtype == 250 /* TSIG */;
+}
+
+/* The usual query, in fewer steps than parse_query(): a standard query
+ * (QR and OPCODE clear) with one question, no answer or authority records,
+ * and at most one additional record, an OPT of version 0 owned by the root
+ * with no option or a Client Subnet alone.  Returns what parse_query()
+ * would (and leaves t as it would), or PARSE_GENERAL, having changed
+ * nothing parse_query() depends on, for anything else. */
+#define PARSE_GENERAL (-3)
+static int parse_simple(txn_t *t, bool use_ecs)
+{
+    const uint8_t *b = t->buf;
+    /* QDCOUNT ANCOUNT NSCOUNT ARCOUNT = 1 0 0 0|1. */
+    uint64_t counts = (uint64_t)wire_get32(b + DNS_OFF_QD) << 32 | wire_get32(b + DNS_OFF_NS);
+    if ((b[DNS_OFF_FLAGS1] & (DNS_F_QR | DNS_F_OPCODE)) || (counts | 1) != ((uint64_t)1 << 48 | 1))
+        return PARSE_GENERAL;
+    size_t off = parse_qname(t, DNS_HDR_LEN);
+    if (!off || off + 4 > t->len)
+        return DNS_RCODE_FORMERR;
+    t->qtype = wire_get16(b + off);
+    t->qclass = wire_get16(b + off + 2);
+    off += 4;
+    t->qend = off;
+    if (counts & 1) {
+        /* Root owner, TYPE OPT, CLASS, TTL (extended RCODE, VERSION 0,
+         * flags), RDLENGTH, then the options. */
+        if (off + 11 > t->len || b[off] != 0 || wire_get16(b + off + 1) != DNS_T_OPT || b[off + 6] != 0)
+            return PARSE_GENERAL;
+        size_t rdlen = wire_get16(b + off + 9);
+        const uint8_t *o = b + off + 11;
+        if (off + 11 + rdlen > t->len)
+            return PARSE_GENERAL;
+        if (rdlen) {
+            if (!use_ecs || rdlen < 4 || wire_get16(o) != EDNS_OPT_ECS || wire_get16(o + 2) != rdlen - 4 ||
+                !parse_ecs(t, o + 4, (uint16_t)(rdlen - 4)))
+                return PARSE_GENERAL;
+        }
+        t->udp_size = wire_get16(b + off + 3);
+        t->do_bit = (wire_get32(b + off + 5) & EDNS_F_DO) != 0;
+        t->edns = true;
+    }
+    return qtype_misplaced(t->qtype) ? DNS_RCODE_FORMERR : -1;
+}
+
 /* Returns the rcode to answer with when the query is not answerable as
  * such (FORMERR, NOTIMP, BADVERS), -1 when it is, -2 to drop it.  The OPT
  * record is looked for even in queries refused that way, because a reply
@@ -358,7 +409,7 @@ static int parse_query(txn_t *t, bool use_ecs)
     if (t->rcode == DNS_RCODE_BADVERS)
         return DNS_RCODE_BADVERS;
     /* Types that only make sense in other places of a message. */
-    if (t->qtype == DNS_T_OPT || t->qtype == 249 /* TKEY */ || t->qtype == 250 /* TSIG */)
+    if (qtype_misplaced(t->qtype))
         return DNS_RCODE_FORMERR;
     return -1;
 }
@@ -716,7 +767,11 @@ static inline __attribute__((always_inline)) void query_begin(dnsd_qctx_t *ctx, 
     if (tcp)
         ctx->st.tcp++;
     const dnsd_server_t *srv = ctx->srv;
-    int rc = parse_query(t, srv->ecs);
+    int rc = PARSE_GENERAL;
+    if (likely(len >= DNS_HDR_LEN && !ctx->general_only))
+        rc = parse_simple(t, srv->ecs);
+    if (rc == PARSE_GENERAL)
+        rc = parse_query(t, srv->ecs);
     if (rc == -2) {
         ctx->st.dropped++;
         t->state = TX_DROP;

@@ -61,6 +61,11 @@ typedef struct {
  * for the whole call; nothing is allocated. */
 void dnsd_query_batch(dnsd_qctx_t *ctx, dnsd_qmsg_t *msgs, unsigned n) F_HOT;
 
+/* Tests only: with on, every query of ctx goes through the general parser
+ * instead of the shortcut for the usual shapes; the answers must be the
+ * same byte for byte. */
+void dnsd_qctx_general_parse(dnsd_qctx_t *ctx, bool on);
+
 /* Counters of one context, summed by the caller when it needs totals. */
 typedef struct {
     uint64_t queries, noerror, nxdomain, refused, formerr, notimp, servfail, badvers;
