@@ -149,7 +149,7 @@ static inline uint64_t lower8(uint64_t w)
  * t->lname, and hash it for the zones' name index (t->hash).  Returns the
  * offset after it, or 0 if malformed (compression pointers are not allowed
  * in a question: there is nothing before it to point at). */
-static size_t parse_qname(txn_t *t, size_t off)
+static inline __attribute__((always_inline)) size_t parse_qname(txn_t *t, size_t off)
 {
     const uint8_t *b = t->buf;
     size_t start = off;
@@ -310,7 +310,7 @@ static inline bool qtype_misplaced(uint16_t qtype)
  * would (and leaves t as it would), or PARSE_GENERAL, having changed
  * nothing parse_query() depends on, for anything else. */
 #define PARSE_GENERAL (-3)
-static int parse_simple(txn_t *t, bool use_ecs)
+static inline __attribute__((always_inline)) int parse_simple(txn_t *t, bool use_ecs)
 {
     const uint8_t *b = t->buf;
     /* QDCOUNT ANCOUNT NSCOUNT ARCOUNT = 1 0 0 0|1. */
