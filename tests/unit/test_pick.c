@@ -199,7 +199,7 @@ static void test_pick_fragments(void **state)
  * a table); beyond, each server's share of each position. */
 static void orders_uniform(unsigned k, bool fragments)
 {
-    uint32_t speeds[8];
+    uint32_t speeds[8] = { 0 };
     for (unsigned i = 0; i < k; i++)
         speeds[i] = 1000;
     wsnap_t *s = build(speeds, k, k);
