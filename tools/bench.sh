@@ -20,6 +20,10 @@
 #    server, configured by build/tools/gen-gdnsd to serve the same pool from
 #    the same snapshot and geo database, with one UDP thread; its rows give
 #    the target "dnsd's user CPU per query at most a fifth of gdnsd's".
+#    Optional: BENCH_BASELINE=DIR adds DIR/dnsd (another build, say of the
+#    commit before a change) as "baseline dnsd" rows in the same rounds,
+#    and prints dnsd's queries per busy core over the baseline's, round by
+#    round: a paired before/after that the machine's drift hits alike.
 #    When perf works, one more run per dnsd and gdnsd row is sampled
 #    (cpu-clock) to split the rounds' CPU time into user and system more
 #    finely than the clock ticks of /proc can; that split decides the
@@ -50,6 +54,7 @@
 #                           drops the ECS rows and the geoip line)
 #   BENCH_KEEP=1            keep the temp folder (its path is printed)
 #   BENCH_GDNSD=0           skip the gdnsd rows even when gdnsd is installed
+#   BENCH_BASELINE=DIR      also run DIR/dnsd as "baseline dnsd" rows (above)
 #   BENCH_USER_SAMPLING=0   no sampled runs: clock ticks split user and system
 #   BENCH_SAMPLE_HZ=20000   perf's sampling rate for those runs
 #   BENCH_IPQ_TOOL=perf|callgrind|none   force the instruction counter (default:
@@ -199,7 +204,7 @@ run_load() {
         { sed 's/^/    /' "$out" >&2; die "dnsperf failed for $label"; }
     if ! c1=$(proc_cpu "$pid" 2>/dev/null); then
         say "$label: the server died during the run; the end of its log:"
-        tail -n 20 "$TMP/dnsd.log" "$TMP/trivial.log" "$TMP/gdnsd.log" 2>/dev/null |
+        tail -n 20 "$TMP/dnsd.log" "$TMP/baseline.log" "$TMP/trivial.log" "$TMP/gdnsd.log" 2>/dev/null |
             sed 's/^/    /' >&2
         die "cannot go on"
     fi
@@ -287,6 +292,44 @@ else
     say "dnsd did not start: its rows are missing"
 fi
 
+# ---- optional: a baseline build of dnsd ---------------------------------------
+
+# BENCH_BASELINE=DIR: DIR/dnsd runs in the same rounds as dnsd, on its own
+# port, with the same configuration, so the two builds are compared within
+# each round (its order against dnsd alternates from round to round).
+BASE_OK=0
+if [ -n "${BENCH_BASELINE:-}" ]; then
+    BASE_DNSD=$BENCH_BASELINE/dnsd
+    case $BASE_DNSD in /*) ;; *) BASE_DNSD=$ROOT/$BASE_DNSD ;; esac
+    [ -x "$BASE_DNSD" ] || die "BENCH_BASELINE: $BASE_DNSD is not an executable"
+    BPORT=$(pick_port)
+    while [ "$BPORT" = "$TPORT" ] || [ "$BPORT" = "$DPORT" ]; do BPORT=$(pick_port); done
+    write_conf "$TMP/baseline.conf" "$BPORT" "$TMP/snapshot.txt"
+    if start_server "$TMP/baseline.log" "$BASE_DNSD" -c "$TMP/baseline.conf"; then
+        BPID=$SERVER_PID
+        BASE_OK=1
+        say "baseline: $BASE_DNSD"
+    else
+        ERRORS="$ERRORS baseline-start"
+        say "the baseline dnsd did not start: its rows are missing"
+    fi
+fi
+
+# dnsd_rows ROUND QUERYSET FILE [dnsperf options...]: dnsd's row and the
+# baseline's, the baseline first in even rounds.
+dnsd_rows() {
+    local round=$1 set=$2 file=$3
+    shift 3
+    if [ $BASE_OK = 1 ] && [ $((round % 2)) = 0 ]; then
+        run_load "$round" "baseline dnsd ($set)" "$BPID" "$BPORT" "$file" "$@"
+    fi
+    [ $DNSD_OK = 1 ] && run_load "$round" "dnsd ($set)" "$DPID" "$DPORT" "$file" "$@"
+    if [ $BASE_OK = 1 ] && [ $((round % 2)) = 1 ]; then
+        run_load "$round" "baseline dnsd ($set)" "$BPID" "$BPORT" "$file" "$@"
+    fi
+    return 0
+}
+
 # ---- optional: gdnsd --------------------------------------------------------
 
 # gdnsd 3 (Debian package gdnsd) as a third server when it is installed:
@@ -306,7 +349,9 @@ elif [ ! -x "$GEN_GDNSD" ]; then
     ERRORS="$ERRORS gen-gdnsd"
 else
     GPORT=$(pick_port)
-    while [ "$GPORT" = "$TPORT" ] || [ "$GPORT" = "$DPORT" ]; do GPORT=$(pick_port); done
+    while [ "$GPORT" = "$TPORT" ] || [ "$GPORT" = "$DPORT" ] || [ "$GPORT" = "${BPORT:-}" ]; do
+        GPORT=$(pick_port)
+    done
     GDIR=$TMP/gdnsd
     GEN_ARGS=(-s "$TMP/snapshot.txt" -z "$APEX" -Z "$TMP/$APEX.zone" -o "$GDIR"
         -l "127.0.0.1:$GPORT" -t 150 -m 10 -a 4 -V debian -V android)
@@ -333,12 +378,11 @@ say "$GDNSD_NOTE"
 
 for round in $(seq "$ROUNDS"); do
     run_load "$round" "trivial responder" "$TPID" "$TPORT" "$TMP/queries.txt"
-    [ $DNSD_OK = 1 ] && run_load "$round" "dnsd (plain queries)" "$DPID" "$DPORT" "$TMP/queries.txt"
+    dnsd_rows "$round" "plain queries" "$TMP/queries.txt"
     [ $GDNSD_OK = 1 ] && run_load "$round" "gdnsd (plain queries)" "$GPID" "$GPORT" "$TMP/queries.txt"
     if [ $HAVE_GEO = 1 ]; then
         run_load "$round" "trivial responder (ECS)" "$TPID" "$TPORT" "$TMP/queries-ecs.bin" -B
-        [ $DNSD_OK = 1 ] &&
-            run_load "$round" "dnsd (ECS queries)" "$DPID" "$DPORT" "$TMP/queries-ecs.bin" -B
+        dnsd_rows "$round" "ECS queries" "$TMP/queries-ecs.bin" -B
         [ $GDNSD_OK = 1 ] &&
             run_load "$round" "gdnsd (ECS queries)" "$GPID" "$GPORT" "$TMP/queries-ecs.bin" -B
     fi
@@ -404,6 +448,7 @@ fi
 
 stop_pid "$TPID"
 [ $DNSD_OK = 1 ] && stop_pid "$DPID"
+[ $BASE_OK = 1 ] && stop_pid "$BPID"
 [ $GDNSD_OK = 1 ] && stop_pid "$GPID"
 
 # One row per server and query set, summed over the rounds.  q/busy core is
@@ -437,7 +482,7 @@ print_table() {
             ru[$1, l] = $8 > 0 ? $9 / $8 : 0
         }
         END {
-            printf "%-24s %7s %7s %7s %6s %7s %7s %11s %9s %8s %8s\n", "", "q/s", "avg ms",
+            printf "%-29s %7s %7s %7s %6s %7s %7s %11s %9s %8s %8s\n", "", "q/s", "avg ms",
                 "max ms", "lost", "user s", "sys s", "q/busy core", "user us/q", "sys us/q",
                 "/trivial"
             for (i = 1; i <= nrow; i++) {
@@ -448,7 +493,7 @@ print_table() {
                             ratios = ratios " " sprintf("%.3f", rq[r, l] / rq[r, b])
                 med[l] = median(ratios); per[l] = ratios
                 cpu = ut[l] + st[l]
-                printf "%-24s %7.0f %7.3f %7.3f %6d %7.2f %7.2f %11.0f %9.3f %8.3f %8s\n", l,
+                printf "%-29s %7.0f %7.3f %7.3f %6d %7.2f %7.2f %11.0f %9.3f %8.3f %8s\n", l,
                     (rt[l] > 0 ? done[l] / rt[l] : 0), (done[l] > 0 ? lat[l] / done[l] * 1000 : 0),
                     max[l] * 1000, lost[l], ut[l], st[l], (cpu > 0 ? done[l] / cpu : 0),
                     (done[l] > 0 ? ut[l] * 1e6 / done[l] : 0),
@@ -477,6 +522,20 @@ print_table() {
                         base_of(l), med[l], (med[l] >= 0.95 ? "PASS" : "FAIL"), per[l]
                 printf "target: %s loses no query %s: %s (%d lost)\n", l, (rate == "" ? "at full rate" : rate),
                     (lost[l] == 0 ? "PASS" : "FAIL"), lost[l]
+            }
+            # Against a baseline build (BENCH_BASELINE): q/busy core of dnsd
+            # over that of the baseline, median of the rounds.  Not a target.
+            for (i = 1; i <= nrow; i++) {
+                l = order[i]
+                if (l !~ /^dnsd/) continue
+                bl = "baseline " l; ratios = ""
+                if (!(bl in done)) continue
+                for (r = 1; r <= rounds; r++)
+                    if (((r, l) in rq) && ((r, bl) in rq) && rq[r, bl] > 0)
+                        ratios = ratios " " sprintf("%.3f", rq[r, l] / rq[r, bl])
+                if (ratios != "")
+                    printf "against the baseline: %s q/busy core over the baseline: %.3f (per round:%s)\n",
+                        l, median(ratios), ratios
             }
             # Against gdnsd on the same queries: user CPU per query over all
             # rounds (a round holds too few clock ticks to decide alone).
