@@ -149,7 +149,7 @@ static inline uint64_t lower8(uint64_t w)
  * t->lname, and hash it for the zones' name index (t->hash).  Returns the
  * offset after it, or 0 if malformed (compression pointers are not allowed
  * in a question: there is nothing before it to point at). */
-static inline __attribute__((always_inline)) size_t parse_qname(txn_t *t, size_t off)
+static F_INLINE size_t parse_qname(txn_t *t, size_t off)
 {
     const uint8_t *b = t->buf;
     size_t start = off;
@@ -310,7 +310,7 @@ static inline bool qtype_misplaced(uint16_t qtype)
  * would (and leaves t as it would), or PARSE_GENERAL, having changed
  * nothing parse_query() depends on, for anything else. */
 #define PARSE_GENERAL (-3)
-static inline __attribute__((always_inline)) int parse_simple(txn_t *t, bool use_ecs)
+static F_INLINE int parse_simple(txn_t *t, bool use_ecs)
 {
     const uint8_t *b = t->buf;
     /* QDCOUNT ANCOUNT NSCOUNT ARCOUNT = 1 0 0 0|1. */
@@ -445,8 +445,7 @@ static bool put_rrset(txn_t *t, uint16_t ptr, const zone_rrset_t *rs, uint16_t *
 
 /* Address records from the snapshot, all owned by the query name.  Inlined
  * with a constant len so each copy is a couple of moves. */
-static inline __attribute__((always_inline)) void put_addrs(txn_t *t, const uint8_t **rr, unsigned n,
-                                                            size_t len)
+static F_INLINE void put_addrs(txn_t *t, const uint8_t **rr, unsigned n, size_t len)
 {
     if (t->w + n * (2 + len) > t->limit) {
         t->tc = true;
@@ -744,8 +743,9 @@ static void put_opt(txn_t *t, const dnsd_server_t *srv)
 /* Parse the query (query_prepare() then gets its answer ready up to the
  * database lookup, t->need_geo).  d: the dataset the answer comes from,
  * read once by the caller for its whole batch. */
-static inline __attribute__((always_inline)) void query_begin(dnsd_qctx_t *ctx, txn_t *t, const dnsd_dataset_t *d,
-                        const struct sockaddr *client, uint8_t *buf, size_t len, size_t cap, bool tcp)
+static F_INLINE void query_begin(dnsd_qctx_t *ctx, txn_t *t, const dnsd_dataset_t *d,
+                                  const struct sockaddr *client, uint8_t *buf, size_t len, size_t cap,
+                                  bool tcp)
 {
     /* Only the fields read before being written need clearing. */
     t->buf = buf;
@@ -818,7 +818,7 @@ static inline void query_choose(dnsd_qctx_t *ctx, txn_t *t)
 
 /* Write the answer (t->loc.req.ans looked up if t->need_geo), the OPT
  * record and the header; returns the response length, 0 to drop. */
-static inline __attribute__((always_inline)) size_t query_end(dnsd_qctx_t *ctx, txn_t *t)
+static F_INLINE size_t query_end(dnsd_qctx_t *ctx, txn_t *t)
 {
     if (t->state == TX_DROP)
         return 0;

@@ -15,6 +15,9 @@
 #define F_POPCNT
 #endif
 #define F_COLD          __attribute__((cold))
+/* Inlined even where gcc's size heuristics would not: query-path steps
+ * with one hot caller, whose calls cost saved registers and arguments. */
+#define F_INLINE        inline __attribute__((always_inline))
 #define F_NORETURN      __attribute__((noreturn))
 #define F_UNUSED        __attribute__((unused))
 
