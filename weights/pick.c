@@ -9,7 +9,9 @@
  * server is drawn with exactly its inclusion probability and the k drawn are
  * distinct.  (Repeated weighted draws without replacement would give heavy
  * servers less than their share.)  Cost per query: one random number, k
- * binary searches, a shuffle of at most WSNAP_MAX_ANSWERS entries. */
+ * bucket lookups (a short scan where a bucket holds a boundary), and the
+ * answer's order: one of the n! orders from a table for up to 4 answers,
+ * else a shuffle. */
 #include <string.h>
 
 #include "weights/internal.h"
@@ -81,11 +83,12 @@ static inline unsigned draw_ids(const wtable_t *t, uint64_t r, uint32_t *out)
     return n;
 }
 
-/* The shuffle's bits come from r through a generator of their own,
+/* The order's bits come from r through a generator of their own,
  * independent of the draw's. */
+static inline rng_t order_rng(uint64_t r) { return (rng_t){ r ^ 0x9e3779b97f4a7c15ull }; }
 static inline uint64_t order_bits(uint64_t r)
 {
-    rng_t sh = { r ^ 0x9e3779b97f4a7c15ull };
+    rng_t sh = order_rng(r);
     return rng_next(&sh);
 }
 
@@ -100,7 +103,7 @@ static inline unsigned order_small(unsigned n, uint64_t bits)
 /* Any n: Fisher-Yates, 16 bits per step. */
 static void order_any(uint32_t *ids, unsigned n, uint64_t r)
 {
-    rng_t sh = { r ^ 0x9e3779b97f4a7c15ull };
+    rng_t sh = order_rng(r);
     uint64_t bits = rng_next(&sh);
     unsigned left = 4;
     for (unsigned i = n; i > 1; i--) {
@@ -142,8 +145,8 @@ unsigned wsnap_pick_r(const wsnap_t *s, const wtable_t *t, uint64_t r, const uin
     const uint8_t *rr = s->rr[t->family];
     if (likely(n - 1 < 4)) {
         /* 1 to 4 answers.  Four slots written whatever n: out has room for
-         * WSNAP_MAX_ANSWERS, the caller reads n, and past n they repeat
-         * the first. */
+         * WSNAP_MAX_ANSWERS, the caller reads n, and past n they point at
+         * the first server drawn. */
         unsigned code = order_small(n, order_bits(r));
         out[0] = rr + (size_t)id[code & 3] * rrlen;
         out[1] = rr + (size_t)id[code >> 2 & 3] * rrlen;
