@@ -186,7 +186,8 @@ static wtable_t *table_new(bctx_t *b, area_t area, int fam, const uint32_t *ids,
     free(wk);
     b->s->tables = xreallocarray(b->s->tables, b->s->ntables + 1, sizeof *b->s->tables);
     b->s->tables[b->s->ntables++] = t;
-    b->s->bytes += sizeof *t + n * (sizeof *t->servers + sizeof *t->incl) + c * sizeof *t->certain +
+    b->s->bytes += sizeof *t + n * (sizeof *t->servers + sizeof *t->incl) +
+                   WSNAP_MAX_ANSWERS * sizeof *t->certain +
                    (size_t)t->norders * (t->nrest * sizeof *t->slots + t->nbuckets * sizeof *t->bucket);
     return t;
 }
