@@ -1,7 +1,7 @@
 /* qpath-bench.c -- run queries through dnsd_query() in-process, with no sockets, for instruction counts.
  *
  *   qpath-bench -c CONFIG [-d TEXTFILE] [-B WIREFILE] [-n COUNT] [-a CLIENT] [-s SEED]
- *               [-b BATCH] [-i NS]
+ *               [-b BATCH] [-i NS [-w same|next|other]]
  *
  * Loads CONFIG with dnsd_server_load() (the daemon's own loading code),
  * reads queries from a dnsperf text file ("name TYPE" per line) and/or a
@@ -24,6 +24,18 @@
  * virtual machine whose idle CPU halts, the same queries cost much more
  * after each sleep (the caches and predictors come back cold), which is
  * why dnsd's user time per query under dnsperf is well above this tool's.
+ *
+ * -w MODE (with -i) runs an untimed warm-up batch right before each timed
+ * one, to tell apart what the sleep leaves cold:
+ *   same   the same queries, in other buffers: everything the batch reads
+ *          is warm;
+ *   next   the next batch's queries: the code, the branch history and the
+ *          data every batch shares are warm, while each timed query's own
+ *          data (its geo path, its table) was last read one batch and one
+ *          sleep earlier;
+ *   other  the next batch's queries through a second copy of the server,
+ *          loaded from the same CONFIG: the same code and branches, none of
+ *          the timed server's data.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -58,11 +70,14 @@ struct qset {
 F_NORETURN static void usage(void)
 {
     fprintf(stderr, "usage: qpath-bench -c CONFIG [-d TEXTFILE] [-B WIREFILE] [-n COUNT] "
-                    "[-a CLIENT] [-s SEED] [-b BATCH] [-i NS]\n"
+                    "[-a CLIENT] [-s SEED] [-b BATCH] [-i NS [-w MODE]]\n"
                     "  -b BATCH  queries per dnsd_query_batch() call, 1..%d (default %d, as the\n"
                     "            workers); 1: one dnsd_query() call per query\n"
                     "  -i NS     time the batch calls alone and sleep NS ns after each batch\n"
-                    "            (not with -b 1)\n",
+                    "            (not with -b 1)\n"
+                    "  -w MODE   with -i: an untimed warm-up batch before each timed one, of\n"
+                    "            the same queries (same), the next ones (next), or the next\n"
+                    "            ones through a second copy of the server (other)\n",
             QPATH_BATCH_MAX, QPATH_BATCH_MAX);
     exit(2);
 }
@@ -184,6 +199,8 @@ static void read_wire(struct qset *q, const char *path)
     fclose(f);
 }
 
+enum warm { WARM_NONE, WARM_SAME, WARM_NEXT, WARM_OTHER };
+
 struct counts {
     uint64_t done, silent, bytes;
     uint64_t rcode[16];
@@ -205,12 +222,29 @@ static inline void count_one(struct counts *c, const dnsd_qmsg_t *m)
  * batch messages under one lock, as a worker does per receive. */
 static double now_s(void);
 
+/* The -w warm-up: n queries from index i (cycling) through wctx. */
+static void warm_up(dnsd_qctx_t *wctx, const struct qset *q, size_t i, unsigned n, const struct sockaddr *client)
+{
+    static uint8_t bufs[QPATH_BATCH_MAX][DNSD_UDP_BUF];
+    dnsd_qmsg_t m[QPATH_BATCH_MAX];
+    for (unsigned j = 0; j < n; j++) {
+        size_t len = q->offs[i + 1] - q->offs[i];
+        memcpy(bufs[j], q->data + q->offs[i], len);
+        m[j] = (dnsd_qmsg_t){ .client = client, .buf = bufs[j], .len = len, .cap = DNSD_UDP_BUF };
+        if (++i == q->n)
+            i = 0;
+    }
+    dnsd_query_batch(wctx, m, n);
+}
+
 __attribute__((noinline, noclone)) void qpath_run(dnsd_qctx_t *ctx, const struct qset *q, uint64_t count,
                                          const struct sockaddr *client, unsigned batch,
-                                         long idle_ns, struct counts *c);
+                                         long idle_ns, enum warm warm, dnsd_qctx_t *wctx,
+                                         struct counts *c);
 __attribute__((noinline, noclone)) void qpath_run(dnsd_qctx_t *ctx, const struct qset *q, uint64_t count,
                                          const struct sockaddr *client, unsigned batch,
-                                         long idle_ns, struct counts *c)
+                                         long idle_ns, enum warm warm, dnsd_qctx_t *wctx,
+                                         struct counts *c)
 {
     static uint8_t bufs[QPATH_BATCH_MAX][DNSD_UDP_BUF];
     dnsd_qmsg_t m[QPATH_BATCH_MAX];
@@ -236,6 +270,11 @@ __attribute__((noinline, noclone)) void qpath_run(dnsd_qctx_t *ctx, const struct
         }
         if (batch > 1) {
             if (idle_ns >= 0) {
+                /* i is past this batch: the next batch starts there. */
+                if (warm == WARM_SAME)
+                    warm_up(ctx, q, (i + q->n - n % q->n) % q->n, n, client);
+                else if (warm != WARM_NONE)
+                    warm_up(wctx, q, i, n, client);
                 double t = now_s();
                 dnsd_query_batch(ctx, m, n);
                 c->path_s += now_s() - t;
@@ -279,7 +318,8 @@ int main(int argc, char **argv)
     memset(&client, 0, sizeof client);
     unsigned batch = QPATH_BATCH_MAX;
     long idle_ns = -1;
-    while ((opt = getopt(argc, argv, "c:d:B:n:a:s:b:i:")) != -1) {
+    enum warm warm = WARM_NONE;
+    while ((opt = getopt(argc, argv, "c:d:B:n:a:s:b:i:w:")) != -1) {
         switch (opt) {
         case 'c': conf = optarg; break;
         case 'd': read_text(&q, optarg); break;
@@ -289,11 +329,15 @@ int main(int argc, char **argv)
         case 's': seed = strtoull(optarg, NULL, 10); break;
         case 'b': batch = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'i': idle_ns = strtol(optarg, NULL, 10); break;
+        case 'w':
+            warm = !strcmp(optarg, "same") ? WARM_SAME : !strcmp(optarg, "next") ? WARM_NEXT
+                 : !strcmp(optarg, "other") ? WARM_OTHER : (usage(), WARM_NONE);
+            break;
         default: usage();
         }
     }
     if (!conf || optind != argc || count < -1 || batch < 1 || batch > QPATH_BATCH_MAX || idle_ns < -1 ||
-        (idle_ns >= 0 && batch == 1))
+        (idle_ns >= 0 && batch == 1) || (warm != WARM_NONE && idle_ns < 0))
         usage();
     if (q.n == 0 && count != 0)
         die("%s", "no queries: give -d TEXTFILE and/or -B WIREFILE");
@@ -324,11 +368,21 @@ int main(int argc, char **argv)
     /* A fixed seed: the same servers are drawn on every run, so two builds
      * take the same branches and their instruction counts compare. */
     dnsd_qctx_t *ctx = dnsd_qctx_new(srv, seed ? seed : 1);
+    dnsd_server_t *srv2 = NULL;
+    dnsd_qctx_t *wctx = ctx;
+    if (warm == WARM_OTHER) {
+        srv2 = dnsd_server_load(conf, &errs);
+        if (!srv2) {
+            errs_print(&errs, stderr, "qpath-bench: ");
+            return 1;
+        }
+        wctx = dnsd_qctx_new(srv2, (seed ? seed : 1) + 1);
+    }
     struct counts c;
     memset(&c, 0, sizeof c);
 
     t0 = now_s();
-    qpath_run(ctx, &q, (uint64_t)count, (const struct sockaddr *)&client, batch, idle_ns, &c);
+    qpath_run(ctx, &q, (uint64_t)count, (const struct sockaddr *)&client, batch, idle_ns, warm, wctx, &c);
     double t_run = now_s() - t0;
 
     printf("queries %" PRIu64 " (%zu distinct), load %.1f ms\n", c.done, q.n, t_load * 1e3);
@@ -345,6 +399,9 @@ int main(int argc, char **argv)
         printf("inside dnsd_query_batch(): %.0f ns per query (sleeping %ld ns after each batch)\n",
                c.path_s * 1e9 / (double)c.done, idle_ns);
 
+    if (wctx != ctx)
+        dnsd_qctx_free(wctx);
+    dnsd_server_free(srv2);
     dnsd_qctx_free(ctx);
     dnsd_server_free(srv);
     errs_clear(&errs);
