@@ -222,17 +222,25 @@ static inline void count_one(struct counts *c, const dnsd_qmsg_t *m)
  * batch messages under one lock, as a worker does per receive. */
 static double now_s(void);
 
-/* The -w warm-up: n queries from index i (cycling) through wctx. */
+/* Copy query *i into buf (dnsd answers in place) and step *i on,
+ * cycling; returns its length. */
+static inline size_t copy_query(const struct qset *q, size_t *i, uint8_t *buf)
+{
+    size_t len = q->offs[*i + 1] - q->offs[*i];
+    memcpy(buf, q->data + q->offs[*i], len);
+    if (++*i == q->n)
+        *i = 0;
+    return len;
+}
+
+/* The -w warm-up: n queries from index i through wctx. */
 static void warm_up(dnsd_qctx_t *wctx, const struct qset *q, size_t i, unsigned n, const struct sockaddr *client)
 {
     static uint8_t bufs[QPATH_BATCH_MAX][DNSD_UDP_BUF];
     dnsd_qmsg_t m[QPATH_BATCH_MAX];
     for (unsigned j = 0; j < n; j++) {
-        size_t len = q->offs[i + 1] - q->offs[i];
-        memcpy(bufs[j], q->data + q->offs[i], len);
+        size_t len = copy_query(q, &i, bufs[j]);
         m[j] = (dnsd_qmsg_t){ .client = client, .buf = bufs[j], .len = len, .cap = DNSD_UDP_BUF };
-        if (++i == q->n)
-            i = 0;
     }
     dnsd_query_batch(wctx, m, n);
 }
@@ -256,10 +264,7 @@ __attribute__((noinline, noclone)) void qpath_run(dnsd_qctx_t *ctx, const struct
         rcu_read_lock();
         for (unsigned j = 0; j < n; j++) {
             uint8_t *buf = bufs[batch == 1 ? 0 : j];
-            size_t len = q->offs[i + 1] - q->offs[i];
-            memcpy(buf, q->data + q->offs[i], len);
-            if (++i == q->n)
-                i = 0;
+            size_t len = copy_query(q, &i, buf);
             if (batch > 1) {
                 m[j] = (dnsd_qmsg_t){ .client = client, .buf = buf, .len = len, .cap = DNSD_UDP_BUF };
                 continue;
