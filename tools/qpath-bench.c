@@ -1,7 +1,7 @@
 /* qpath-bench.c -- run queries through dnsd_query() in-process, with no sockets, for instruction counts.
  *
  *   qpath-bench -c CONFIG [-d TEXTFILE] [-B WIREFILE] [-n COUNT] [-a CLIENT] [-s SEED]
- *               [-b BATCH] [-i NS [-w same|next|other]]
+ *               [-b BATCH] [-i NS [-w same|next|far|other]]
  *
  * Loads CONFIG with dnsd_server_load() (the daemon's own loading code),
  * reads queries from a dnsperf text file ("name TYPE" per line) and/or a
@@ -33,6 +33,8 @@
  *          data every batch shares are warm, while each timed query's own
  *          data (its geo path, its table) was last read one batch and one
  *          sleep earlier;
+ *   far    as many queries from half the query file further on: the same
+ *          code and shared data, but other queries' own data;
  *   other  the next batch's queries through a second copy of the server,
  *          loaded from the same CONFIG: the same code and branches, none of
  *          the timed server's data.
@@ -76,8 +78,9 @@ F_NORETURN static void usage(void)
                     "  -i NS     time the batch calls alone and sleep NS ns after each batch\n"
                     "            (not with -b 1)\n"
                     "  -w MODE   with -i: an untimed warm-up batch before each timed one, of\n"
-                    "            the same queries (same), the next ones (next), or the next\n"
-                    "            ones through a second copy of the server (other)\n",
+                    "            the same queries (same), the next ones (next), ones half the\n"
+                    "            file further on (far), or the next ones through a second\n"
+                    "            copy of the server (other)\n",
             QPATH_BATCH_MAX, QPATH_BATCH_MAX);
     exit(2);
 }
@@ -199,7 +202,7 @@ static void read_wire(struct qset *q, const char *path)
     fclose(f);
 }
 
-enum warm { WARM_NONE, WARM_SAME, WARM_NEXT, WARM_OTHER };
+enum warm { WARM_NONE, WARM_SAME, WARM_NEXT, WARM_FAR, WARM_OTHER };
 
 struct counts {
     uint64_t done, silent, bytes;
@@ -278,6 +281,8 @@ __attribute__((noinline, noclone)) void qpath_run(dnsd_qctx_t *ctx, const struct
                 /* i is past this batch: the next batch starts there. */
                 if (warm == WARM_SAME)
                     warm_up(ctx, q, (i + q->n - n % q->n) % q->n, n, client);
+                else if (warm == WARM_FAR)
+                    warm_up(ctx, q, (i + q->n / 2) % q->n, n, client);
                 else if (warm != WARM_NONE)
                     warm_up(wctx, q, i, n, client);
                 double t = now_s();
@@ -336,7 +341,8 @@ int main(int argc, char **argv)
         case 'i': idle_ns = strtol(optarg, NULL, 10); break;
         case 'w':
             warm = !strcmp(optarg, "same") ? WARM_SAME : !strcmp(optarg, "next") ? WARM_NEXT
-                 : !strcmp(optarg, "other") ? WARM_OTHER : (usage(), WARM_NONE);
+                 : !strcmp(optarg, "far") ? WARM_FAR : !strcmp(optarg, "other") ? WARM_OTHER
+                 : (usage(), WARM_NONE);
             break;
         default: usage();
         }
