@@ -1,7 +1,7 @@
 /* qpath-bench.c -- run queries through dnsd_query() in-process, with no sockets, for instruction counts.
  *
  *   qpath-bench -c CONFIG [-d TEXTFILE] [-B WIREFILE] [-n COUNT] [-a CLIENT] [-s SEED]
- *               [-b BATCH] [-i NS [-w same|next|far|other]]
+ *               [-b BATCH] [-i NS [-w same|reverse|next|far|other]]
  *
  * Loads CONFIG with dnsd_server_load() (the daemon's own loading code),
  * reads queries from a dnsperf text file ("name TYPE" per line) and/or a
@@ -28,7 +28,10 @@
  * -w MODE (with -i) runs an untimed warm-up batch right before each timed
  * one, to tell apart what the sleep leaves cold:
  *   same   the same queries, in other buffers: everything the batch reads
- *          is warm;
+ *          is warm, and the branch predictors have just seen the very
+ *          same sequence of outcomes;
+ *   reverse  the same queries in reverse order: the same data warm, but
+ *          another sequence of branch outcomes;
  *   next   the next batch's queries: the code, the branch history and the
  *          data every batch shares are warm, while each timed query's own
  *          data (its geo path, its table) was last read one batch and one
@@ -78,9 +81,9 @@ F_NORETURN static void usage(void)
                     "  -i NS     time the batch calls alone and sleep NS ns after each batch\n"
                     "            (not with -b 1)\n"
                     "  -w MODE   with -i: an untimed warm-up batch before each timed one, of\n"
-                    "            the same queries (same), the next ones (next), ones half the\n"
-                    "            file further on (far), or the next ones through a second\n"
-                    "            copy of the server (other)\n",
+                    "            the same queries (same; reverse: in reverse order), the next\n"
+                    "            ones (next), ones half the file further on (far), or the\n"
+                    "            next ones through a second copy of the server (other)\n",
             QPATH_BATCH_MAX, QPATH_BATCH_MAX);
     exit(2);
 }
@@ -202,7 +205,7 @@ static void read_wire(struct qset *q, const char *path)
     fclose(f);
 }
 
-enum warm { WARM_NONE, WARM_SAME, WARM_NEXT, WARM_FAR, WARM_OTHER };
+enum warm { WARM_NONE, WARM_SAME, WARM_REVERSE, WARM_NEXT, WARM_FAR, WARM_OTHER };
 
 struct counts {
     uint64_t done, silent, bytes;
@@ -236,14 +239,17 @@ static inline size_t copy_query(const struct qset *q, size_t *i, uint8_t *buf)
     return len;
 }
 
-/* The -w warm-up: n queries from index i through wctx. */
-static void warm_up(dnsd_qctx_t *wctx, const struct qset *q, size_t i, unsigned n, const struct sockaddr *client)
+/* The -w warm-up: n queries from index i through wctx, in reverse order
+ * if asked. */
+static void warm_up(dnsd_qctx_t *wctx, const struct qset *q, size_t i, unsigned n, bool reverse,
+                    const struct sockaddr *client)
 {
     static uint8_t bufs[QPATH_BATCH_MAX][DNSD_UDP_BUF];
     dnsd_qmsg_t m[QPATH_BATCH_MAX];
     for (unsigned j = 0; j < n; j++) {
-        size_t len = copy_query(q, &i, bufs[j]);
-        m[j] = (dnsd_qmsg_t){ .client = client, .buf = bufs[j], .len = len, .cap = DNSD_UDP_BUF };
+        unsigned at = reverse ? n - 1 - j : j;
+        size_t len = copy_query(q, &i, bufs[at]);
+        m[at] = (dnsd_qmsg_t){ .client = client, .buf = bufs[at], .len = len, .cap = DNSD_UDP_BUF };
     }
     dnsd_query_batch(wctx, m, n);
 }
@@ -279,12 +285,12 @@ __attribute__((noinline, noclone)) void qpath_run(dnsd_qctx_t *ctx, const struct
         if (batch > 1) {
             if (idle_ns >= 0) {
                 /* i is past this batch: the next batch starts there. */
-                if (warm == WARM_SAME)
-                    warm_up(ctx, q, (i + q->n - n % q->n) % q->n, n, client);
+                if (warm == WARM_SAME || warm == WARM_REVERSE)
+                    warm_up(ctx, q, (i + q->n - n % q->n) % q->n, n, warm == WARM_REVERSE, client);
                 else if (warm == WARM_FAR)
-                    warm_up(ctx, q, (i + q->n / 2) % q->n, n, client);
+                    warm_up(ctx, q, (i + q->n / 2) % q->n, n, false, client);
                 else if (warm != WARM_NONE)
-                    warm_up(wctx, q, i, n, client);
+                    warm_up(wctx, q, i, n, false, client);
                 double t = now_s();
                 dnsd_query_batch(ctx, m, n);
                 c->path_s += now_s() - t;
@@ -340,7 +346,8 @@ int main(int argc, char **argv)
         case 'b': batch = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'i': idle_ns = strtol(optarg, NULL, 10); break;
         case 'w':
-            warm = !strcmp(optarg, "same") ? WARM_SAME : !strcmp(optarg, "next") ? WARM_NEXT
+            warm = !strcmp(optarg, "same") ? WARM_SAME : !strcmp(optarg, "reverse") ? WARM_REVERSE
+                 : !strcmp(optarg, "next") ? WARM_NEXT
                  : !strcmp(optarg, "far") ? WARM_FAR : !strcmp(optarg, "other") ? WARM_OTHER
                  : (usage(), WARM_NONE);
             break;

@@ -48,7 +48,7 @@ run_qpath() { # WHAT ARGS...
 run_qpath "one query at a time" -b 1
 run_qpath "batches of 16" -b 16
 run_qpath "batches of 32, timed" -b 32 -i 0
-for w in same next far other; do
+for w in same reverse next far other; do
     run_qpath "timed, warm-up $w" -b 16 -i 0 -w "$w"
 done
 
