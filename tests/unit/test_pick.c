@@ -64,7 +64,8 @@ static void check_share(uint64_t observed, double p, unsigned srv)
 }
 
 /* Shares for a table of n servers; large tables take another bucket
- * density (weights/build.c: build_buckets) than small ones. */
+ * density (weights/build.c: build_buckets) than small ones, and the
+ * smallest none at all. */
 static void shares_proportional(unsigned N)
 {
     enum { K = 4 };
@@ -101,6 +102,8 @@ static void shares_proportional(unsigned N)
 static void test_shares_proportional(void **state)
 {
     (void)state;
+    /* 20: a small table, whose draw scans its slots (no bucket index). */
+    shares_proportional(20);
     shares_proportional(60);
     shares_proportional(3000);
 }
