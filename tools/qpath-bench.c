@@ -35,7 +35,8 @@
  *   next   the next batch's queries: the code, the branch history and the
  *          data every batch shares are warm, while each timed query's own
  *          data (its geo path, its table) was last read one batch and one
- *          sleep earlier;
+ *          sleep earlier (and its branch outcomes, in the same order, last
+ *          seen then too, which flatters it as it does same);
  *   far    as many queries from half the query file further on: the same
  *          code and shared data, but other queries' own data;
  *   other  the next batch's queries through a second copy of the server,
