@@ -57,10 +57,13 @@ typedef struct {
      * (zones_name_hash and zones_lookup read it 8 bytes at a time). */
     uint8_t lname[256 + 8] __attribute__((aligned(8)));
     unsigned name_len;
+    bool name_ok;           /* name_len is known to be the name's: its labels
+                             * were walked, or it is in the name index */
     uint16_t qtype, qclass;
     uint16_t an, ns;        /* records written */
     unsigned rcode;         /* may be extended (BADVERS) */
     bool aa, tc;
+    bool tcp;
     bool edns;
     bool do_bit;
     uint16_t udp_size;
@@ -170,6 +173,7 @@ static F_INLINE size_t parse_qname(txn_t *t, size_t off)
         return 0; /* a compression pointer or a reserved label type */
     unsigned n = (unsigned)(off - start);
     t->name_len = n;
+    t->name_ok = true;
     unsigned words = (n + 7u) / 8u;
     if (unlikely(start + words * 8u > t->cap)) {
         /* Too close to the end of the buffer to read whole words. */
@@ -187,7 +191,7 @@ static F_INLINE size_t parse_qname(txn_t *t, size_t off)
 #else
     uint64_t last = tail ? ~0ull << (64 - 8 * tail) : ~0ull;
 #endif
-    uint64_t h = zones_hash_start(n);
+    uint64_t h = zones_hash_start();
     for (unsigned i = 0; i < words; i++) {
         uint64_t w;
         memcpy(&w, b + start + 8 * i, 8);
@@ -199,6 +203,63 @@ static F_INLINE size_t parse_qname(txn_t *t, size_t off)
     }
     t->hash = h;
     return off;
+}
+
+/* The question name at off as parse_qname() takes it, but found by its
+ * first zero byte instead of by walking its labels, in the loop that
+ * copies, lower-cases and hashes it a word at a time: the walk's exit
+ * depends on how many labels a name has, a branch mispredicted about once
+ * a query (cachegrind's model: 1.26).  The first zero byte ends the name unless a label
+ * holds a zero byte, or the labels do not add up at all; t->name_ok is
+ * left false, and the name is checked (qname_walk_ok()) before anything
+ * but a hit in the name index relies on its length.  A hit needs no check:
+ * a name equal to one in the index has that name's labels.  Returns the
+ * offset after the name, or 0 if this way cannot take it (no zero byte in
+ * the longest name, or too close to the end of the buffer). */
+static F_INLINE size_t parse_qname_scan(txn_t *t, size_t off)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (unlikely(off + DNS_MAX_NAME + 1 > t->cap))
+        return 0;
+    _Static_assert(sizeof t->lname >= (DNS_MAX_NAME / 8 + 1) * 8, "lname holds the words scanned");
+    const uint8_t *p = t->buf + off;
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t h = zones_hash_start(), w, z;
+    unsigned i = 0;
+    for (;; i++) {
+        memcpy(&w, p + 8 * i, 8);
+        z = (w - ones) & ~w & high; /* its lowest bit marks the first zero byte */
+        if (z)
+            break;
+        if (unlikely(i == DNS_MAX_NAME / 8))
+            return 0; /* no zero byte in the longest name's words */
+        w = lower8(w);
+        h = zones_hash_word(h, w);
+        memcpy(t->lname + 8 * i, &w, 8);
+    }
+    unsigned zb = (unsigned)__builtin_ctzll(z) / 8u; /* the zero's byte in w */
+    w = lower8(w & ~0ull >> (56 - 8 * zb));          /* cleared after it */
+    t->hash = zones_hash_word(h, w);
+    memcpy(t->lname + 8 * i, &w, 8);
+    t->name_len = 8 * i + zb + 1;
+    t->name_ok = false;
+    return off + t->name_len;
+#else
+    return parse_qname(t, off);
+#endif
+}
+
+/* Whether the labels from the question's start end exactly where
+ * parse_qname_scan() ended the name, each at most 63 bytes long. */
+static bool qname_walk_ok(const txn_t *t)
+{
+    size_t off = DNS_HDR_LEN, end = DNS_HDR_LEN + t->name_len - 1;
+    unsigned lens = 0;
+    while (off < end) {
+        lens |= t->buf[off];
+        off += t->buf[off] + 1u;
+    }
+    return off == end && lens <= DNS_MAX_LABEL && t->name_len <= DNS_MAX_NAME;
 }
 
 /* Skip a possibly compressed name in the additional section. */
@@ -308,7 +369,10 @@ static inline bool qtype_misplaced(uint16_t qtype)
  * and at most one additional record, an OPT of version 0 owned by the root
  * with no option or a Client Subnet alone.  Returns what parse_query()
  * would (and leaves t as it would), or PARSE_GENERAL, having changed
- * nothing parse_query() depends on, for anything else. */
+ * nothing parse_query() depends on, for anything else.  One difference:
+ * the name is not checked (t->name_ok false; see parse_qname_scan()), and
+ * if it turns out wrong the query goes to parse_query() then
+ * (query_reparse()). */
 #define PARSE_GENERAL (-3)
 static F_INLINE int parse_simple(txn_t *t, bool use_ecs)
 {
@@ -317,13 +381,18 @@ static F_INLINE int parse_simple(txn_t *t, bool use_ecs)
     uint64_t counts = (uint64_t)wire_get32(b + DNS_OFF_QD) << 32 | wire_get32(b + DNS_OFF_NS);
     if ((b[DNS_OFF_FLAGS1] & (DNS_F_QR | DNS_F_OPCODE)) || (counts | 1) != ((uint64_t)1 << 48 | 1))
         return PARSE_GENERAL;
-    size_t off = parse_qname(t, DNS_HDR_LEN);
+    /* Until the name is checked its length may be wrong, and so may be
+     * everything read after it: what parse_query() would refuse, it
+     * decides. */
+    size_t off = parse_qname_scan(t, DNS_HDR_LEN);
     if (!off || off + 4 > t->len)
-        return DNS_RCODE_FORMERR;
+        return PARSE_GENERAL;
     t->qtype = wire_get16(b + off);
+    if (qtype_misplaced(t->qtype))
+        return PARSE_GENERAL;
     t->qclass = wire_get16(b + off + 2);
     off += 4;
-    t->qend = off;
+    size_t qend = off; /* set at the end: parse_query() keeps t->qend on a bad name */
     if (counts & 1) {
         /* Root owner, TYPE OPT, CLASS, TTL (extended RCODE, VERSION 0,
          * flags), RDLENGTH, then the options. */
@@ -342,7 +411,8 @@ static F_INLINE int parse_simple(txn_t *t, bool use_ecs)
         t->do_bit = (wire_get32(b + off + 5) & EDNS_F_DO) != 0;
         t->edns = true;
     }
-    return qtype_misplaced(t->qtype) ? DNS_RCODE_FORMERR : -1;
+    t->qend = qend;
+    return -1;
 }
 
 /* Returns the rcode to answer with when the query is not answerable as
@@ -655,19 +725,37 @@ static void answer_zone(txn_t *t, const qname_info_t *qi)
         put_soa(t, qi);
 }
 
+static void query_reparse(dnsd_qctx_t *ctx, txn_t *t);
+
+/* False when the query had to be parsed again (see parse_qname_scan()). */
+static bool name_checked(dnsd_qctx_t *ctx, txn_t *t)
+{
+    if (likely(t->name_ok) || qname_walk_ok(t)) {
+        t->name_ok = true;
+        return true;
+    }
+    query_reparse(ctx, t);
+    return false;
+}
+
 /* Everything the answer needs before the database lookups of a batch:
  * the zones' view of the name, and for a pool name located by the client,
  * the address to look up.  Ends the transaction (TX_DONE) when the answer
  * is a bare rcode. */
 static void answer_prepare(dnsd_qctx_t *ctx, txn_t *t)
 {
+    const zones_t *zs = ctx->srv->zones;
+    t->qi = t->qclass == DNS_C_IN ? zones_lookup(zs, t->lname, t->name_len, t->hash) : NULL;
+    if (!t->qi && !name_checked(ctx, t)) {
+        if (t->state == TX_ANSWER)
+            answer_prepare(ctx, t);
+        return;
+    }
     if (t->qclass != DNS_C_IN) {
         t->rcode = DNS_RCODE_REFUSED;
         t->state = TX_DONE;
         return;
     }
-    const zones_t *zs = ctx->srv->zones;
-    t->qi = zones_lookup(zs, t->lname, t->name_len, t->hash);
     if (!t->qi) {
         /* Not an existing name: outside every zone, or NXDOMAIN. */
         zones_classify(zs, t->lname, t->name_len, &t->slow);
@@ -743,35 +831,28 @@ static void put_opt(txn_t *t, const dnsd_server_t *srv)
 /* Parse the query (query_prepare() then gets its answer ready up to the
  * database lookup, t->need_geo).  d: the dataset the answer comes from,
  * read once by the caller for its whole batch. */
-static F_INLINE void query_begin(dnsd_qctx_t *ctx, txn_t *t, const dnsd_dataset_t *d,
-                                  const struct sockaddr *client, uint8_t *buf, size_t len, size_t cap,
-                                  bool tcp)
+static F_INLINE void query_clear(txn_t *t)
 {
     /* Only the fields read before being written need clearing. */
-    t->buf = buf;
-    t->len = len;
-    t->cap = cap;
     t->qend = 0;
     t->an = t->ns = 0;
     t->rcode = DNS_RCODE_NOERROR;
     t->aa = t->tc = t->edns = t->do_bit = t->ecs = false;
     t->ecs_scope = 0;
     t->udp_size = 0;
-    t->client = client;
-    t->d = d;
     t->need_geo = false;
     t->fam = -1;
     t->tab = NULL;
+}
 
-    ctx->st.queries++;
-    if (tcp)
-        ctx->st.tcp++;
-    const dnsd_server_t *srv = ctx->srv;
-    int rc = PARSE_GENERAL;
-    if (likely(len >= DNS_HDR_LEN && !ctx->general_only))
-        rc = parse_simple(t, srv->ecs);
-    if (rc == PARSE_GENERAL)
-        rc = parse_query(t, srv->ecs);
+/* What follows the parse (rc as parse_query() returns it): the response's
+ * size limit, and the end of the transaction when the answer is a bare
+ * rcode. */
+static F_INLINE void query_parsed(dnsd_qctx_t *ctx, txn_t *t, int rc)
+{
+    bool tcp = t->tcp;
+    uint8_t *buf = t->buf;
+    size_t cap = t->cap;
     if (rc == -2) {
         ctx->st.dropped++;
         t->state = TX_DROP;
@@ -800,7 +881,44 @@ static F_INLINE void query_begin(dnsd_qctx_t *ctx, txn_t *t, const dnsd_dataset_
         return;
     }
     t->state = TX_ANSWER;
-    zones_prefetch_slot(srv->zones, t->hash);
+}
+
+static F_INLINE void query_begin(dnsd_qctx_t *ctx, txn_t *t, const dnsd_dataset_t *d,
+                                  const struct sockaddr *client, uint8_t *buf, size_t len, size_t cap,
+                                  bool tcp)
+{
+    t->buf = buf;
+    t->len = len;
+    t->cap = cap;
+    t->tcp = tcp;
+    t->client = client;
+    t->d = d;
+    query_clear(t);
+    ctx->st.queries++;
+    if (tcp)
+        ctx->st.tcp++;
+    const dnsd_server_t *srv = ctx->srv;
+    int rc = PARSE_GENERAL;
+    if (likely(len >= DNS_HDR_LEN && !ctx->general_only))
+        rc = parse_simple(t, srv->ecs);
+    if (rc == PARSE_GENERAL)
+        rc = parse_query(t, srv->ecs);
+    query_parsed(ctx, t, rc);
+    if (t->state == TX_ANSWER)
+        zones_prefetch_slot(srv->zones, t->hash);
+}
+
+/* The query again, through the general parser: parse_simple() took a name
+ * that is not what its labels say (a label with a zero byte in it, or
+ * labels that do not add up). */
+static void query_reparse(dnsd_qctx_t *ctx, txn_t *t)
+{
+    if (t->edns)
+        ctx->st.edns--;
+    if (t->ecs)
+        ctx->st.ecs--;
+    query_clear(t);
+    query_parsed(ctx, t, parse_query(t, ctx->srv->ecs));
 }
 
 static inline void query_prepare(dnsd_qctx_t *ctx, txn_t *t)

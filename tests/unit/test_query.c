@@ -125,6 +125,19 @@ static void q_u16(pkt_t *p, uint16_t v)
     p->len += 2;
 }
 
+/* A query whose name starts with one label of any bytes (zero bytes too),
+ * then name in presentation form. */
+static void mkq_label(pkt_t *p, const uint8_t *label, size_t len, const char *name, uint16_t qtype)
+{
+    q_header(p, 0xbeef, DNS_F_RD, 1);
+    p->b[p->len++] = (uint8_t)len;
+    memcpy(p->b + p->len, label, len);
+    p->len += len;
+    q_name(p, name);
+    q_u16(p, qtype);
+    q_u16(p, DNS_C_IN);
+}
+
 static void mkq(pkt_t *p, const char *name, uint16_t qtype)
 {
     q_header(p, 0xbeef, DNS_F_RD, 1);
@@ -576,6 +589,71 @@ static void test_malformed(void **state)
     assert_true(r.opt);
 }
 
+/* A label may hold zero bytes.  The parser's shortcut takes the first
+ * zero byte for the end of the name (dnsd/query.c: parse_qname_scan) and
+ * must find out when it is not: then the labels decide, as in the general
+ * parser.  Each of these names starts with such a label, under the zone:
+ * NXDOMAIN, with the whole question and the OPT record echoed. */
+static void test_zero_byte_labels(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *label;
+        size_t len;
+        const char *rest;
+    } cases[] = {
+        { "a\0b", 3, "pool.example.org" },        /* the shortcut's type and class: "b\4", "po" */
+        { "a\0\0)", 4, "pool.example.org" },     /* its type: OPT, a FORMERR as a question */
+        { "\0", 1, "0.pool.example.org" },
+        { "abcdef\0", 7, "pool.example.org" },   /* the zero ends the first word */
+        { "abcdefg\0", 8, "pool.example.org" },  /* the zero starts the second */
+        { "0\0", 2, "de.pool.example.org" },
+    };
+    pkt_t p;
+    resp_t r;
+    uint8_t o[64];
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        for (int with_ecs = 0; with_ecs < 2; with_ecs++) {
+            mkq_label(&p, (const uint8_t *)cases[i].label, cases[i].len, cases[i].rest, DNS_T_A);
+            size_t qlen = p.len;
+            if (with_ecs)
+                add_opt(&p, 1232, 0, false, o, ecs_opt(o, "81.2.69.0", 24));
+            pkt_t q = p;
+            run(&p, &r, false, NULL);
+            assert_int_equal(r.rcode, DNS_RCODE_NXDOMAIN);
+            assert_true(r.aa);
+            assert_int_equal(r.qd, 1);
+            assert_int_equal(r.ns, 1);
+            assert_int_equal(r.ns_type, DNS_T_SOA);
+            assert_memory_equal(p.b + DNS_HDR_LEN, q.b + DNS_HDR_LEN, qlen - DNS_HDR_LEN);
+            assert_int_equal(r.opt, with_ecs);
+            assert_int_equal(r.ecs, with_ecs);
+        }
+    }
+    /* Labels that do not add up, yet end at a zero byte: the first label
+     * says 3 bytes for "pool", the second then starts at 'l'. */
+    mkq(&p, "pool.example.org", DNS_T_A);
+    p.b[DNS_HDR_LEN] = 3;
+    add_opt(&p, 1232, 0, false, NULL, 0);
+    r = expect_rcode(&p, DNS_RCODE_FORMERR);
+    assert_int_equal(r.qd, 0);
+    assert_false(r.opt);
+    /* A zero byte in a label of the longest name. */
+    q_header(&p, 1, 0, 1);
+    for (int i = 0; i < 4; i++) {
+        unsigned l = i < 3 ? 63 : 61;
+        p.b[p.len++] = (uint8_t)l;
+        memset(p.b + p.len, 'a' + i, l);
+        p.b[p.len + 5] = 0;
+        p.len += l;
+    }
+    p.b[p.len++] = 0;
+    q_u16(&p, 1);
+    q_u16(&p, 1);
+    r = expect_rcode(&p, DNS_RCODE_REFUSED);
+    assert_int_equal(r.qd, 1);
+}
+
 static void test_edns(void **state)
 {
     (void)state;
@@ -819,6 +897,17 @@ static unsigned mixed_queries(pkt_t *q, unsigned max)
         mkq(&q[n], "pool.example.org", DNS_T_A);
         add_opt(&q[n++], 1232, 1, false, NULL, 0);
     }
+    if (n + 3 <= max) {
+        /* Zero bytes in a label (NXDOMAIN), and a first label one byte
+         * longer than its length says (FORMERR). */
+        mkq_label(&q[n], (const uint8_t *)"a\0b", 3, "pool.example.org", DNS_T_A);
+        add_opt(&q[n], 4096, 0, false, o, ecs_opt(o, "81.2.69.0", 24));
+        n++;
+        mkq_label(&q[n++], (const uint8_t *)"\0", 1, "2.pool.example.org", DNS_T_AAAA);
+        mkq(&q[n], "pool.example.org", DNS_T_A);
+        q[n].b[DNS_HDR_LEN] = 3;
+        add_opt(&q[n++], 1232, 0, false, NULL, 0);
+    }
     return n;
 }
 
@@ -966,6 +1055,7 @@ int main(void)
         cmocka_unit_test(test_zone_data),
         cmocka_unit_test(test_negative),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_zero_byte_labels),
         cmocka_unit_test(test_edns),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_ecs),
