@@ -42,11 +42,11 @@ static const uint8_t perm_count[5] = { 1, 1, 2, 6, 24 };
 static inline unsigned draw_ids(const wtable_t *t, uint64_t r, uint32_t *out)
 {
     unsigned n = t->ncertain;
-    if (n) {
-        /* A fixed-size copy (certain has room for all, out too): a few
-         * moves, where a loop would become a call to libc's memcpy. */
-        memcpy(out, t->certain, WSNAP_MAX_ANSWERS * sizeof *out);
-    }
+    /* A fixed-size copy (certain has room for all, out too): a few moves,
+     * where a loop would become a call to libc's memcpy.  Made whether or
+     * not there is a certain server: a branch on it is a coin toss from
+     * one query to the next. */
+    memcpy(out, t->certain, WSNAP_MAX_ANSWERS * sizeof *out);
     if (t->k) {
         uint32_t u = draw_start(r);
         uint32_t o = draw_order(t, r);
@@ -167,17 +167,21 @@ unsigned wsnap_pick(const wsnap_t *s, const wtable_t *t, rng_t *rng, const uint8
 
 void wtable_prefetch_draw(const wtable_t *t, uint64_t r)
 {
-    if (!t->k)
-        return;
+    /* Without a branch: which kind of table a query draws from changes
+     * at random from one query to the next.  A small table (no bucket
+     * index) has its slots read, at most WSNAP_SCAN_MAX of them (4 lines)
+     * from the first; a bucket table, the k neighbouring buckets of the
+     * draw.  Addresses as integers: the arrays a table lacks are NULL, and
+     * a prefetch of any address does no harm. */
     uint32_t u = draw_start(r), o = draw_order(t, r);
-    const wslot_t *sl = t->slots + (size_t)o * t->nrest;
-    if (!t->bucket) {
-        /* A small table: its slots, a few lines from the first. */
-        for (uint32_t i = 0; i < t->nrest; i += 64 / sizeof(*sl))
-            __builtin_prefetch(sl + i);
-        return;
-    }
-    const uint32_t *bk = t->bucket + (size_t)o * t->nbuckets + (size_t)(u >> t->bshift) * t->k;
-    __builtin_prefetch(bk);
-    __builtin_prefetch(bk + t->k - 1);
+    uintptr_t sl = (uintptr_t)t->slots + ((uintptr_t)o * t->nrest) * sizeof(wslot_t);
+    uintptr_t bk = (uintptr_t)t->bucket +
+                   ((uintptr_t)o * t->nbuckets + (uintptr_t)(u >> t->bshift) * t->k) * sizeof(uint32_t);
+    uintptr_t m = -(uintptr_t)(t->bucket != NULL); /* a mask: gcc makes a branch of ?: */
+    uintptr_t a = (bk & m) | (sl & ~m);
+    uintptr_t step = (((uintptr_t)(t->k - 1) * sizeof(uint32_t)) & m) | (64 & ~m);
+    __builtin_prefetch((const void *)a);
+    __builtin_prefetch((const void *)(a + step));
+    __builtin_prefetch((const void *)(sl + 2 * 64));
+    __builtin_prefetch((const void *)(sl + 3 * 64));
 }
