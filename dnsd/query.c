@@ -287,8 +287,10 @@ static bool parse_ecs(txn_t *t, const uint8_t *p, uint16_t olen)
         return false;
     uint16_t fam = wire_get16(p);
     uint8_t src = p[2], scope = p[3];
-    unsigned maxbits = fam == 1 ? 32 : fam == 2 ? 128 : 0;
-    if (!maxbits || src > maxbits || scope != 0)
+    /* Without a branch on the family: IPv4 or IPv6 is a coin toss from
+     * one query to the next.  32 or 128 bits; any other family fails. */
+    unsigned maxbits = 32u << (2 * (fam == 2));
+    if ((fam - 1u > 1u) | (src > maxbits) | (scope != 0))
         return false;
     unsigned bytes = (src + 7u) / 8u;
     if (olen - 4u != bytes)
