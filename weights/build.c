@@ -64,13 +64,10 @@ static void shuffle_u32(rng_t *r, uint32_t *v, uint32_t n)
     }
 }
 
-/* The bucket index of every order (see internal.h).  Small tables have
- * none: a draw walks their slots once, in order, which touches fewer cache
- * lines than the buckets would. */
+/* The bucket index of every order (see internal.h), for a table with a
+ * draw (k > 0). */
 static void build_buckets(harena_t *a, wtable_t *t)
 {
-    if (t->nrest <= WSNAP_SCAN_MAX)
-        return;
     uint64_t span = (uint64_t)t->k * WSNAP_UNIT;
     /* Widest power-of-two bucket that still gives >= 16 buckets per slot
      * (a draw then rarely lands in a bucket it must scan), or >= 4 where
@@ -85,7 +82,7 @@ static void build_buckets(harena_t *a, wtable_t *t)
             break;
     }
     t->bshift = s;
-    /* s < 27 here (nrest > WSNAP_SCAN_MAX), so buckets tile each unit of
+    /* s < 27 here (per * nrest >= 4 * k), so buckets tile each unit of
      * the scale exactly. */
     uint32_t per_unit = WSNAP_UNIT >> s;
     t->nbuckets = t->k * per_unit;

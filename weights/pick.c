@@ -52,17 +52,6 @@ static inline unsigned draw_ids(const wtable_t *t, uint64_t r, uint32_t *out)
         uint32_t o = draw_order(t, r);
         const wslot_t *sl = t->slots + (size_t)o * t->nrest;
         const uint32_t k = t->k, shift = t->bshift;
-        if (!t->bucket) {
-            /* Small table: the points increase, so one pass finds them all
-             * (the last slot ends at k * UNIT, past every point). */
-            for (uint32_t j = 0; j < k; j++) {
-                uint32_t p = u + j * WSNAP_UNIT;
-                while (sl->end <= p)
-                    sl++;
-                out[n++] = sl->id;
-            }
-            return n;
-        }
         /* The k buckets of the draw are neighbours (see internal.h). */
         const uint32_t *bk = t->bucket + (size_t)o * t->nbuckets + (size_t)(u >> shift) * k;
         for (uint32_t j = 0; j < k; j++) {
@@ -167,21 +156,13 @@ unsigned wsnap_pick(const wsnap_t *s, const wtable_t *t, rng_t *rng, const uint8
 
 void wtable_prefetch_draw(const wtable_t *t, uint64_t r)
 {
-    /* Without a branch: which kind of table a query draws from changes
-     * at random from one query to the next.  A small table (no bucket
-     * index) has its slots read, at most WSNAP_SCAN_MAX of them (4 lines)
-     * from the first; a bucket table, the k neighbouring buckets of the
-     * draw.  Addresses as integers: the arrays a table lacks are NULL, and
-     * a prefetch of any address does no harm. */
+    /* The k neighbouring buckets of the draw.  No branch on k = 0 (every
+     * server certain, no bucket index), which comes and goes at random
+     * from one query to the next: the address as an integer, and a
+     * prefetch of any address does no harm. */
     uint32_t u = draw_start(r), o = draw_order(t, r);
-    uintptr_t sl = (uintptr_t)t->slots + ((uintptr_t)o * t->nrest) * sizeof(wslot_t);
     uintptr_t bk = (uintptr_t)t->bucket +
                    ((uintptr_t)o * t->nbuckets + (uintptr_t)(u >> t->bshift) * t->k) * sizeof(uint32_t);
-    uintptr_t m = -(uintptr_t)(t->bucket != NULL); /* a mask: gcc makes a branch of ?: */
-    uintptr_t a = (bk & m) | (sl & ~m);
-    uintptr_t step = (((uintptr_t)(t->k - 1) * sizeof(uint32_t)) & m) | (64 & ~m);
-    __builtin_prefetch((const void *)a);
-    __builtin_prefetch((const void *)(a + step));
-    __builtin_prefetch((const void *)(sl + 2 * 64));
-    __builtin_prefetch((const void *)(sl + 3 * 64));
+    __builtin_prefetch((const void *)bk);
+    __builtin_prefetch((const void *)(bk + ((uintptr_t)t->k - 1) * sizeof(uint32_t)));
 }

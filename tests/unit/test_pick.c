@@ -64,8 +64,7 @@ static void check_share(uint64_t observed, double p, unsigned srv)
 }
 
 /* Shares for a table of n servers; large tables take another bucket
- * density (weights/build.c: build_buckets) than small ones, and the
- * smallest none at all. */
+ * density (weights/build.c: build_buckets) than small ones. */
 static void shares_proportional(unsigned N)
 {
     enum { K = 4 };
@@ -102,7 +101,7 @@ static void shares_proportional(unsigned N)
 static void test_shares_proportional(void **state)
 {
     (void)state;
-    /* 20: a small table, whose draw scans its slots (no bucket index). */
+    /* 20: a small table, as most countries have. */
     shares_proportional(20);
     shares_proportional(60);
     shares_proportional(3000);
