@@ -605,13 +605,19 @@ static int pool_family(const dnsd_qctx_t *ctx, const txn_t *t, const qname_info_
     return -1;
 }
 
-/* Before the answer: whether the client must be located. */
+/* Before the answer: whether the client must be located.  Whether the
+ * name is answered by where the client is (qi->geo) or names its zone
+ * changes at random from one query to the next, so nothing branches on it
+ * here or in choose_pool(): the key is made and the answer set to the
+ * world either way, and the lookup is asked for only when it counts. */
 static void plan_pool(dnsd_qctx_t *ctx, txn_t *t)
 {
     t->fam = pool_family(ctx, t, t->qi);
-    if (t->qi->geo && t->fam >= 0) {
+    if (t->fam >= 0) {
         locate_key(ctx->srv, t, t->client, &t->loc);
-        t->need_geo = locate_needs_db(t->d, &t->loc);
+        bool db = locate_needs_db(t->d, &t->loc);
+        t->loc.req.ans = (geo_answer_t){ AREA_WORLD, AREA_WORLD, 0 };
+        t->need_geo = t->qi->geo & db;
     }
 }
 
@@ -621,15 +627,16 @@ static void plan_pool(dnsd_qctx_t *ctx, txn_t *t)
 static void choose_pool(dnsd_qctx_t *ctx, txn_t *t)
 {
     const qname_info_t *qi = t->qi;
-    area_t area = qi->area;
-    if (qi->geo) {
-        /* plan_pool() put the key in loc, and the caller its answer. */
-        locate_area(&t->loc);
-        area = t->loc.area;
-        /* The answer depends on the client's network as far as the database
-         * distinguished it. */
-        t->ecs_scope = (uint8_t)t->loc.req.ans.scope;
-    }
+    /* plan_pool() put the key in loc, and the caller its answer (the
+     * world when not looked up).  When the name is located by the client,
+     * the answer depends on the client's network as far as the database
+     * distinguished it. */
+    const geo_answer_t *g = &t->loc.req.ans;
+    /* Masks, not ?: (gcc makes branches of those). */
+    uint32_t known = -(uint32_t)(g->country != AREA_WORLD), located = -(uint32_t)qi->geo;
+    uint32_t here = (g->country & known) | (g->continent & ~known);
+    area_t area = (area_t)((here & located) | (qi->area & ~located));
+    t->ecs_scope = (uint8_t)(g->scope & located);
     t->tab = wsnap_table(t->d->snap, area, t->fam, qi->sub < 0 ? WSNAP_SUB_ALL : (unsigned)qi->sub);
     if (t->tab)
         t->r = rng_next(&ctx->rng);
@@ -1008,8 +1015,8 @@ void dnsd_query_batch(dnsd_qctx_t *ctx, dnsd_qmsg_t *msgs, unsigned n)
         for (unsigned i = 0; i < k; i++) {
             txn_t *t = &ctx->batch[i];
             query_prepare(ctx, t);
-            if (t->need_geo)
-                reqs[ngeo++] = &t->loc.req;
+            reqs[ngeo] = &t->loc.req; /* counted only if needed: no branch */
+            ngeo += t->need_geo;
         }
         if (ngeo)
             geo_lookup_batch(d->geo, reqs, ngeo);

@@ -91,6 +91,33 @@ static inline bool key_of(int family, const uint8_t *addr, unsigned prefix, geo_
     return true;
 }
 
+/* key_of() for a request, whose address always has 16 bytes: IPv4 or IPv6
+ * changes at random from one lookup to the next, so the key is made
+ * without a branch on it (masks: gcc makes branches of ?:). */
+static inline bool key_of_req(const geo_req_t *r, geo_key_t *k)
+{
+    if (unlikely((r->family | 2) != 6))
+        return false; /* neither 4 nor 6 */
+    uint32_t a;
+    memcpy(&a, r->addr, sizeof(a));
+    uint64_t v4 = -(uint64_t)(r->family == 4);
+    k->hi = (((uint64_t)be32toh(a) << 32) & v4) | (load_be64(r->addr) & ~v4);
+    k->lo = load_be64(r->addr + 8) & ~v4;
+    unsigned max = 128u >> (2u & (unsigned)v4); /* 32 or 128 */
+    k->prefix = r->prefix < max ? r->prefix : max;
+    k->trie = 1u & ~(unsigned)v4;
+    k->scope_add = 0;
+    /* ::ffff:a.b.c.d/96+n, as in key_of() (an IPv4 key has lo = 0). */
+    if (unlikely(((k->hi | ((k->lo >> 32) ^ 0xffff)) == 0) & (k->prefix >= 96))) {
+        k->trie = 0;
+        k->hi = k->lo << 32;
+        k->lo = 0;
+        k->prefix -= 96;
+        k->scope_add = 96;
+    }
+    return true;
+}
+
 static inline void answer_world(geo_answer_t *out)
 {
     out->country = out->continent = AREA_WORLD;
@@ -181,7 +208,7 @@ F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsig
 
     for (unsigned i = 0; i < n; i++) {
         const geo_req_t *r = reqs[i];
-        if (!key_of(r->family, r->addr, r->prefix, &k[i]))
+        if (!key_of_req(r, &k[i]))
             st[i] = WORLD;
         else if (k[i].prefix < GEO_STRIDE_BITS)
             st[i] = SLOW;
