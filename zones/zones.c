@@ -593,7 +593,7 @@ static void build_name_index(zones_t *zs)
      * the slots are made there. */
     struct zname *names = harena_alloc(&zs->index_mem, (size_t)zs->nnames * sizeof *names, 64);
     zs->name_slots = harena_alloc(&zs->index_mem, (size_t)size * sizeof *zs->name_slots, 64);
-    zs->name_arena = harena_alloc(&zs->index_mem, x.arena_len, 64);
+    zs->name_arena = harena_alloc(&zs->index_mem, x.arena_len + ZONES_CMP_WORDS * 8, 64);
     if (zs->nnames)
         memcpy(names, zs->names, (size_t)zs->nnames * sizeof *names);
     if (x.arena_len)

@@ -148,9 +148,12 @@ static inline uint64_t zones_name_hash(const uint8_t *padded, unsigned len)
     return h;
 }
 
+/* Words of a name zones_lookup() compares without a loop. */
+#define ZONES_CMP_WORDS 4
+
 /* The classification of an existing name, or NULL: the name is under no
  * apex or does not exist (callers then use zones_classify).  padded as for
- * zones_name_hash. */
+ * zones_name_hash, and at least ZONES_CMP_WORDS * 8 bytes long. */
 static inline const qname_info_t *zones_lookup(const zones_t *zs, const uint8_t *padded, unsigned len,
                                                uint64_t hash)
 {
@@ -161,10 +164,21 @@ static inline const qname_info_t *zones_lookup(const zones_t *zs, const uint8_t 
             return NULL;
         const struct zname *e = &zs->names[s - 1];
         if (e->hash == hash && e->len == len) {
-            /* Both names are zero-padded: compare whole words. */
+            /* Both names are zero-padded: compare whole words.  Up to
+             * ZONES_CMP_WORDS words, always that many, masked: how many a
+             * name has changes from one query to the next, and a loop
+             * over them would end on a mispredicted branch.  (Both sides
+             * have that many words to read: padded is a query's name
+             * buffer, and the name arena ends with them.) */
             uint64_t diff = 0;
-            for (unsigned w = 0; w < len; w += 8)
-                diff |= zones_load64(e->name + w) ^ zones_load64(padded + w);
+            if (likely(len <= ZONES_CMP_WORDS * 8)) {
+                for (unsigned w = 0; w < ZONES_CMP_WORDS; w++)
+                    diff |= (zones_load64(e->name + 8 * w) ^ zones_load64(padded + 8 * w)) &
+                            -(uint64_t)(8 * w < len);
+            } else {
+                for (unsigned w = 0; w < len; w += 8)
+                    diff |= zones_load64(e->name + w) ^ zones_load64(padded + w);
+            }
             if (!diff)
                 return &e->info;
         }

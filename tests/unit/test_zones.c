@@ -43,6 +43,48 @@ static unsigned wire(const char *name, uint8_t *out)
     return conf_name_to_wire(name, out);
 }
 
+/* The name index (zones_lookup) as the query parser uses it: the name
+ * zero-padded to whole words, anything after those, and its hash.  Names
+ * of 24, 32, 33 and 40 bytes: up to 4 words are compared without a loop,
+ * longer names in one.  Each is found whatever lies past its words; with
+ * its hash but one letter changed, in its first word or its last, it is
+ * not. */
+static void test_name_index(void **state)
+{
+    (void)state;
+    errs_t e = ERRS_INIT;
+    uint8_t apex[256];
+    unsigned alen = conf_name_to_wire("pool.example.org", apex);
+    char *file = write_zone("pool.zone", zone_text);
+    zones_spec_t spec = { apex, alen, "pool.example.org", file };
+    char *vendors[] = { "abcde", "abcdefghijklm", "abcdefghijklmn", "abcdefghijklmnopqrstu" };
+    zones_t *zs = zones_load(&spec, 1, vendors, 4, 4, &e);
+    errs_print(&e, stderr, "");
+    assert_non_null(zs);
+    static const unsigned lens[] = { 24, 32, 33, 40 };
+    for (unsigned i = 0; i < 4; i++) {
+        char text[64];
+        uint8_t name[256], buf[256 + 8];
+        snprintf(text, sizeof text, "%s.pool.example.org", vendors[i]);
+        unsigned len = wire(text, name);
+        assert_int_equal(len, lens[i]);
+        unsigned padded = (len + 7) / 8 * 8;
+        memset(buf, 0xa5, sizeof buf);
+        memset(buf, 0, padded);
+        memcpy(buf, name, len);
+        uint64_t h = zones_name_hash(buf, len);
+        const qname_info_t *qi = zones_lookup(zs, buf, len, h);
+        assert_non_null(qi);
+        assert_int_equal(qi->kind, QK_POOL);
+        buf[1] ^= 1;
+        assert_null(zones_lookup(zs, buf, len, h));
+        buf[1] ^= 1;
+        buf[len - 2] ^= 1; /* the 'g' of org, in the last word */
+        assert_null(zones_lookup(zs, buf, len, h));
+    }
+    zones_free(zs);
+}
+
 static void test_load_records(void **state)
 {
     (void)state;
@@ -262,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_nested_zones),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_name_index),
     };
     int rc = cmocka_run_group_tests_name("zones", tests, NULL, NULL);
     tu_cleanup();
