@@ -86,7 +86,7 @@ static void build_buckets(harena_t *a, wtable_t *t)
      * the scale exactly. */
     uint32_t per_unit = WSNAP_UNIT >> s;
     t->nbuckets = t->k * per_unit;
-    t->bucket = harena_alloc(a, (size_t)t->norders * t->nbuckets * sizeof *t->bucket, 64);
+    t->bucket = harena_alloc(a, ((size_t)t->norders * t->nbuckets + WSNAP_BUCKET_PAD) * sizeof *t->bucket, 64);
     for (uint32_t r = 0; r < t->norders; r++) {
         const wslot_t *sl = t->slots + (size_t)r * t->nrest;
         uint32_t *bk = t->bucket + (size_t)r * t->nbuckets;
@@ -179,13 +179,16 @@ static wtable_t *table_new(bctx_t *b, area_t area, int fam, const uint32_t *ids,
         }
         free(ord);
         build_buckets(a, t);
+    } else {
+        t->bucket = harena_alloc(a, WSNAP_BUCKET_PAD * sizeof *t->bucket, 16); /* zeros */
     }
     free(wk);
     b->s->tables = xreallocarray(b->s->tables, b->s->ntables + 1, sizeof *b->s->tables);
     b->s->tables[b->s->ntables++] = t;
     b->s->bytes += sizeof *t + n * (sizeof *t->servers + sizeof *t->incl) +
                    WSNAP_MAX_ANSWERS * sizeof *t->certain +
-                   (size_t)t->norders * (t->nrest * sizeof *t->slots + t->nbuckets * sizeof *t->bucket);
+                   (size_t)t->norders * (t->nrest * sizeof *t->slots + t->nbuckets * sizeof *t->bucket) +
+                   WSNAP_BUCKET_PAD * sizeof *t->bucket;
     return t;
 }
 
@@ -284,7 +287,7 @@ wsnap_t *wsnap_build(uint32_t serial, const wsnap_server_t *sv, size_t n, const 
                 m++;
         s->neligible[fam] = m;
         size_t rrlen = fam == WSNAP_V4 ? WSNAP_RR_V4 : WSNAP_RR_V6;
-        s->rr[fam] = harena_alloc(&s->arena, (m ? m : 1) * rrlen, 64);
+        s->rr[fam] = harena_alloc(&s->arena, (m ? m : 1) * rrlen + (WSNAP_RR_V6 - WSNAP_RR_V4), 64);
         s->orig[fam] = xmalloc((m ? m : 1) * sizeof(uint32_t));
         s->bytes += m * (rrlen + sizeof(uint32_t));
         m = 0;

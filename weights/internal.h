@@ -25,6 +25,11 @@ typedef struct {
  * and the slot where the bucket starts. */
 #define WSNAP_BUCKET_SCAN 0x80000000u
 
+/* Entries after the last of a bucket array, and a table's whole array when
+ * it has no draw (k = 0): draw_ids() reads this many from where a draw's
+ * k start, whatever k. */
+#define WSNAP_BUCKET_PAD 4
+
 /* See build_buckets(). */
 #define WSNAP_BUCKETS_BIG 16384
 
@@ -53,7 +58,8 @@ struct wtable {
      * the smallest too: a scan of their slots mispredicted about once per
      * point, as where each point lands changes from one query to the next,
      * and the index costs 2 MB on the bench's 4,000-server snapshot. */
-    uint32_t *bucket;       /* norders x nbuckets */
+    uint32_t *bucket;       /* norders x nbuckets, then WSNAP_BUCKET_PAD
+                             * entries; only those (zero) when k = 0 */
     /* For inspection and tests only. */
     uint32_t n;             /* servers in the table */
     uint32_t *servers;      /* family-local server ids, n of them */

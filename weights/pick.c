@@ -36,10 +36,21 @@ static const uint8_t perm_code[] = {
 static const uint8_t perm_first[5] = { 0, 0, 1, 3, 9 };
 static const uint8_t perm_count[5] = { 1, 1, 2, 6, 24 };
 
+/* The server at point p of order o, from the bucket entry e that holds a
+ * boundary: a scan from its first slot (the last slot ends at k * UNIT >
+ * p, ending the scan). */
+static uint32_t scan_from(const wtable_t *t, uint32_t o, uint32_t p, uint32_t e)
+{
+    const wslot_t *x = t->slots + (size_t)o * t->nrest + (e & ~WSNAP_BUCKET_SCAN);
+    while (x->end <= p)
+        x++;
+    return x->id;
+}
+
 /* Family-local ids of the servers for one answer, in the table's order
  * (the certain ones first); put in random order by order_small() or
  * order_any().  r is all the randomness the answer uses. */
-static inline unsigned draw_ids(const wtable_t *t, uint64_t r, uint32_t *out)
+static F_INLINE unsigned draw_ids(const wtable_t *t, uint64_t r, uint32_t *out)
 {
     unsigned n = t->ncertain;
     /* A fixed-size copy (certain has room for all, out too): a few moves,
@@ -47,29 +58,32 @@ static inline unsigned draw_ids(const wtable_t *t, uint64_t r, uint32_t *out)
      * not there is a certain server: a branch on it is a coin toss from
      * one query to the next. */
     memcpy(out, t->certain, WSNAP_MAX_ANSWERS * sizeof *out);
-    if (t->k) {
-        uint32_t u = draw_start(r);
-        uint32_t o = draw_order(t, r);
-        const wslot_t *sl = t->slots + (size_t)o * t->nrest;
-        const uint32_t k = t->k, shift = t->bshift;
-        /* The k buckets of the draw are neighbours (see internal.h). */
-        const uint32_t *bk = t->bucket + (size_t)o * t->nbuckets + (size_t)(u >> shift) * k;
-        for (uint32_t j = 0; j < k; j++) {
+    uint32_t u = draw_start(r);
+    uint32_t o = draw_order(t, r);
+    const uint32_t k = t->k, shift = t->bshift;
+    /* The k buckets of the draw are neighbours (see internal.h). */
+    const uint32_t *bk = t->bucket + (size_t)o * t->nbuckets + (size_t)(u >> shift) * k;
+    if (likely(k <= WSNAP_BUCKET_PAD)) {
+        /* The usual answer: always WSNAP_BUCKET_PAD entries, those past k
+         * read and written but not counted, so that no branch depends on
+         * k, which changes from one query to the next (with the number of
+         * certain servers).  Tables with k = 0 have a bucket array of
+         * zeros for this. */
+        for (uint32_t j = 0; j < WSNAP_BUCKET_PAD; j++) {
             uint32_t e = bk[j];
-            if (e & WSNAP_BUCKET_SCAN) {
-                /* The bucket holds a boundary: scan from its first slot
-                 * (the last slot ends at k * UNIT > p, ending the scan). */
-                uint32_t p = u + j * WSNAP_UNIT;
-                const wslot_t *x = sl + (e & ~WSNAP_BUCKET_SCAN);
-                while (x->end <= p)
-                    x++;
-                e = x->id;
-            }
+            if (unlikely((e >> 31) & (j < k)))
+                e = scan_from(t, o, u + j * WSNAP_UNIT, e);
             out[n + j] = e;
         }
-        n += k;
+        return n + k;
     }
-    return n;
+    for (uint32_t j = 0; j < k; j++) {
+        uint32_t e = bk[j];
+        if (e & WSNAP_BUCKET_SCAN)
+            e = scan_from(t, o, u + j * WSNAP_UNIT, e);
+        out[n + j] = e;
+    }
+    return n + k;
 }
 
 /* The order's bits come from r through a generator of their own,
@@ -156,13 +170,10 @@ unsigned wsnap_pick(const wsnap_t *s, const wtable_t *t, rng_t *rng, const uint8
 
 void wtable_prefetch_draw(const wtable_t *t, uint64_t r)
 {
-    /* The k neighbouring buckets of the draw.  No branch on k = 0 (every
-     * server certain, no bucket index), which comes and goes at random
-     * from one query to the next: the address as an integer, and a
-     * prefetch of any address does no harm. */
+    /* The line of the draw's first bucket, and of its last (the k are
+     * neighbours). */
     uint32_t u = draw_start(r), o = draw_order(t, r);
-    uintptr_t bk = (uintptr_t)t->bucket +
-                   ((uintptr_t)o * t->nbuckets + (uintptr_t)(u >> t->bshift) * t->k) * sizeof(uint32_t);
-    __builtin_prefetch((const void *)bk);
-    __builtin_prefetch((const void *)(bk + ((uintptr_t)t->k - 1) * sizeof(uint32_t)));
+    const uint32_t *bk = t->bucket + (size_t)o * t->nbuckets + (size_t)(u >> t->bshift) * t->k;
+    __builtin_prefetch(bk);
+    __builtin_prefetch(bk + WSNAP_BUCKET_PAD - 1);
 }

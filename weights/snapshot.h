@@ -97,7 +97,9 @@ area_t wtable_area(const wtable_t *t);
 /* Servers in the table. */
 uint32_t wtable_size(const wtable_t *t);
 
-/* Bytes of one answer record fragment: TYPE CLASS TTL RDLEN + address. */
+/* Bytes of one answer record fragment: TYPE CLASS TTL RDLEN + address.
+ * Every fragment of either family can be read as WSNAP_RR_V6 bytes (the
+ * arrays end with room for that), so a copy need not depend on which. */
 #define WSNAP_RR_V4 14
 #define WSNAP_RR_V6 26
 

@@ -61,7 +61,9 @@ static int setup(void **state)
         return -1;
     snprintf(conf, sizeof conf,
              "listen 127.0.0.1:5353\nzone pool.example.org q.zone\nsnapshot snap.txt\n"
-             "vendor debian\ngeoip %s/tests/data/geo/GeoIP2-Country-Test.mmdb\n",
+             /* Vendor names of 24, 32, 33 and 40 bytes: the name index
+              * compares up to 4 words without a loop, longer names in one. */
+             "vendor debian abcde abcdefghijklm abcdefghijklmn abcdefghijklmnopqrstu\ngeoip %s/tests/data/geo/GeoIP2-Country-Test.mmdb\n",
              cwd);
     char *path = tu_write("q.conf", conf);
     errs_t e = ERRS_INIT;
@@ -413,6 +415,21 @@ static void test_zone_data(void **state)
     mkq(&p, "www.pool.example.org", DNS_T_TXT);
     run(&p, &r, false, NULL);
     assert_int_equal(r.types[0], DNS_T_CNAME);
+    /* Vendor names of 24, 32, 33 and 40 bytes, each found in the name
+     * index; one that differs in its last letter is not a name. */
+    static const char *names[] = { "abcde", "abcdefghijklm", "abcdefghijklmn", "abcdefghijklmnopqrstu" };
+    for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s.pool.example.org", names[i]);
+        mkq(&p, name, DNS_T_A);
+        run(&p, &r, false, NULL);
+        assert_int_equal(r.rcode, DNS_RCODE_NOERROR);
+        assert_int_equal(r.an, 4);
+        name[strlen(names[i]) - 1] ^= 1;
+        mkq(&p, name, DNS_T_A);
+        run(&p, &r, false, NULL);
+        assert_int_equal(r.rcode, DNS_RCODE_NXDOMAIN);
+    }
 }
 
 static void test_negative(void **state)
