@@ -663,12 +663,13 @@ static void answer_pool(txn_t *t)
     const uint8_t *rr[WSNAP_MAX_ANSWERS];
     unsigned n = wsnap_pick_r(t->d->snap, t->tab, t->r, rr);
     /* IPv4 or IPv6 changes from one query to the next: the usual answer
-     * (up to 4 records, room in the buffer for 4 of the larger) is written
+     * (1 to 4 records, for which wsnap_pick_r() fills all 4 of rr; room in
+     * the buffer for 4 of the larger) is written
      * without a branch on it, always 4 records of WSNAP_RR_V6 bytes copied
      * (fragments can all be read that far), each placed after the last. */
     _Static_assert(WSNAP_V4 == 0 && WSNAP_V6 == 1, "fam is 0 or 1 here");
     size_t len = WSNAP_RR_V4 + ((WSNAP_RR_V6 - WSNAP_RR_V4) & -(size_t)t->fam); /* gcc branches on ?: */
-    if (likely(n <= 4 && t->w + 4 * (2 + WSNAP_RR_V6) <= t->cap)) {
+    if (likely(n - 1 < 4 && t->w + 4 * (2 + WSNAP_RR_V6) <= t->cap)) {
         if (t->w + n * (2 + len) > t->limit) {
             t->tc = true;
             return;

@@ -148,8 +148,8 @@ unsigned wsnap_pick_r(const wsnap_t *s, const wtable_t *t, uint64_t r, const uin
     const uint8_t *rr = s->rr[t->family];
     if (likely(n - 1 < 4)) {
         /* 1 to 4 answers.  Four slots written whatever n: out has room for
-         * WSNAP_MAX_ANSWERS, the caller reads n, and past n they point at
-         * the first server drawn. */
+         * WSNAP_MAX_ANSWERS, and past n they point at the first server
+         * drawn (dnsd's answer writer copies all four, and counts n). */
         unsigned code = order_small(n, order_bits(r));
         out[0] = rr + (size_t)id[code & 3] * rrlen;
         out[1] = rr + (size_t)id[code >> 2 & 3] * rrlen;
