@@ -62,6 +62,16 @@ typedef struct {
     unsigned trie, prefix, scope_add;
 } geo_key_t;
 
+/* An IPv6 key of ::ffff:a.b.c.d/96+n made the IPv4 key of a.b.c.d/n. */
+static inline void key_unmap(geo_key_t *k)
+{
+    k->trie = 0;
+    k->hi = k->lo << 32;
+    k->lo = 0;
+    k->prefix -= 96;
+    k->scope_add = 96;
+}
+
 /* False for a family other than 4 or 6. */
 static inline bool key_of(int family, const uint8_t *addr, unsigned prefix, geo_key_t *k)
 {
@@ -81,13 +91,8 @@ static inline bool key_of(int family, const uint8_t *addr, unsigned prefix, geo_
     k->lo = load_be64(addr + 8);
     k->prefix = prefix < 128 ? prefix : 128;
     k->trie = 1;
-    if (k->prefix >= 96 && k->hi == 0 && k->lo >> 32 == 0xffff) {
-        k->trie = 0;
-        k->hi = k->lo << 32;
-        k->lo = 0;
-        k->prefix -= 96;
-        k->scope_add = 96;
-    }
+    if (k->prefix >= 96 && k->hi == 0 && k->lo >> 32 == 0xffff)
+        key_unmap(k);
     return true;
 }
 
@@ -108,13 +113,8 @@ static inline bool key_of_req(const geo_req_t *r, geo_key_t *k)
     k->trie = 1u & ~(unsigned)v4;
     k->scope_add = 0;
     /* ::ffff:a.b.c.d/96+n, as in key_of() (an IPv4 key has lo = 0). */
-    if (unlikely(((k->hi | ((k->lo >> 32) ^ 0xffff)) == 0) & (k->prefix >= 96))) {
-        k->trie = 0;
-        k->hi = k->lo << 32;
-        k->lo = 0;
-        k->prefix -= 96;
-        k->scope_add = 96;
-    }
+    if (unlikely(((k->hi | ((k->lo >> 32) ^ 0xffff)) == 0) & (k->prefix >= 96)))
+        key_unmap(k);
     return true;
 }
 
