@@ -515,19 +515,23 @@ static bool put_rrset(txn_t *t, uint16_t ptr, const zone_rrset_t *rs, uint16_t *
     return true;
 }
 
-/* Address records from the snapshot, all owned by the query name.  Inlined
- * with a constant len so each copy is a couple of moves. */
-static F_INLINE void put_addrs(txn_t *t, const uint8_t **rr, unsigned n, size_t len)
+/* n address records from the snapshot (fragments of len bytes), all
+ * owned by the query name.  Written as `writes` records of `copy` bytes
+ * each, len apart: n and len, or more and longer where the caller knows
+ * the buffer and the fragments have room (see answer_pool()).  Inlined
+ * with constant sizes so each copy is a couple of moves. */
+static F_INLINE void put_addrs(txn_t *t, const uint8_t *const *rr, unsigned n, size_t len, unsigned writes,
+                               size_t copy)
 {
     if (t->w + n * (2 + len) > t->limit) {
         t->tc = true;
         return;
     }
     uint8_t *p = t->buf + t->w;
-    for (unsigned i = 0; i < n; i++, p += 2 + len) {
+    for (unsigned i = 0; i < writes; i++, p += 2 + len) {
         p[0] = 0xc0;
         p[1] = DNS_HDR_LEN;
-        memcpy(p + 2, rr[i], len);
+        memcpy(p + 2, rr[i], copy);
     }
     t->w += n * (2 + len);
     t->an = (uint16_t)(t->an + n);
@@ -662,31 +666,19 @@ static void answer_pool(txn_t *t)
     }
     const uint8_t *rr[WSNAP_MAX_ANSWERS];
     unsigned n = wsnap_pick_r(t->d->snap, t->tab, t->r, rr);
-    /* IPv4 or IPv6 changes from one query to the next: the usual answer
-     * (1 to 4 records, for which wsnap_pick_r() fills all 4 of rr; room in
-     * the buffer for 4 of the larger) is written
-     * without a branch on it, always 4 records of WSNAP_RR_V6 bytes copied
-     * (fragments can all be read that far), each placed after the last. */
+    /* IPv4 or IPv6 changes from one query to the next, so the usual
+     * answer is written without a branch on it: 1 to 4 records (for which
+     * wsnap_pick_r() fills all 4 of rr), with room in the buffer for 4 of
+     * the larger, are written as 4 records of WSNAP_RR_V6 bytes (every
+     * fragment can be read that far), each placed after the last. */
     _Static_assert(WSNAP_V4 == 0 && WSNAP_V6 == 1, "fam is 0 or 1 here");
     size_t len = WSNAP_RR_V4 + ((WSNAP_RR_V6 - WSNAP_RR_V4) & -(size_t)t->fam); /* gcc branches on ?: */
-    if (likely(n - 1 < 4 && t->w + 4 * (2 + WSNAP_RR_V6) <= t->cap)) {
-        if (t->w + n * (2 + len) > t->limit) {
-            t->tc = true;
-            return;
-        }
-        uint8_t *p = t->buf + t->w;
-        for (unsigned i = 0; i < 4; i++, p += 2 + len) {
-            p[0] = 0xc0;
-            p[1] = DNS_HDR_LEN;
-            memcpy(p + 2, rr[i], WSNAP_RR_V6);
-        }
-        t->w += n * (2 + len);
-        t->an = (uint16_t)(t->an + n);
-    } else if (t->fam == WSNAP_V4) {
-        put_addrs(t, rr, n, WSNAP_RR_V4);
-    } else {
-        put_addrs(t, rr, n, WSNAP_RR_V6);
-    }
+    if (likely(n - 1 < 4 && t->w + 4 * (2 + WSNAP_RR_V6) <= t->cap))
+        put_addrs(t, rr, n, len, 4, WSNAP_RR_V6);
+    else if (t->fam == WSNAP_V4)
+        put_addrs(t, rr, n, WSNAP_RR_V4, n, WSNAP_RR_V4);
+    else
+        put_addrs(t, rr, n, WSNAP_RR_V6, n, WSNAP_RR_V6);
 }
 
 static size_t fmt_addr(const client_loc_t *loc, char *out, size_t len)
@@ -858,9 +850,6 @@ static void put_opt(txn_t *t, const dnsd_server_t *srv)
     t->w += 11u + rdlen;
 }
 
-/* Parse the query (query_prepare() then gets its answer ready up to the
- * database lookup, t->need_geo).  d: the dataset the answer comes from,
- * read once by the caller for its whole batch. */
 static F_INLINE void query_clear(txn_t *t)
 {
     /* Only the fields read before being written need clearing. */
@@ -913,6 +902,9 @@ static F_INLINE void query_parsed(dnsd_qctx_t *ctx, txn_t *t, int rc)
     t->state = TX_ANSWER;
 }
 
+/* Parse the query (query_prepare() then gets its answer ready up to the
+ * database lookup, t->need_geo).  d: the dataset the answer comes from,
+ * read once by the caller for its whole batch. */
 static F_INLINE void query_begin(dnsd_qctx_t *ctx, txn_t *t, const dnsd_dataset_t *d,
                                   const struct sockaddr *client, uint8_t *buf, size_t len, size_t cap,
                                   bool tcp)
