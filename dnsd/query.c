@@ -619,9 +619,8 @@ static void plan_pool(dnsd_qctx_t *ctx, txn_t *t)
     t->fam = pool_family(ctx, t, t->qi);
     if (t->fam >= 0) {
         locate_key(ctx->srv, t, t->client, &t->loc);
-        bool db = locate_needs_db(t->d, &t->loc);
         t->loc.req.ans = (geo_answer_t){ AREA_WORLD, AREA_WORLD, 0 };
-        t->need_geo = t->qi->geo & db;
+        t->need_geo = t->qi->geo & locate_needs_db(t->d, &t->loc);
     }
 }
 
