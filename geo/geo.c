@@ -166,8 +166,8 @@ F_POPCNT void geo_lookup(const geo_db_t *db, int family, const uint8_t *addr, un
             uint64_t bit = 1ull << (bits >> (64 - GEO_MB_BITS));
             bits <<= GEO_MB_BITS;
             if (!(n->inner & bit)) {
-                uint32_t i = n->leaf0 + (uint32_t)__builtin_popcountll(n->runs & (bit | (bit - 1))) - 1;
-                leaf = mb_leaf(db->mb_leaves[i], depth);
+                uint32_t j = (uint32_t)__builtin_popcountll(n->runs & (bit | (bit - 1))) - 1;
+                leaf = mb_leaf(*geo_mb_leafp(db->mb_leaves, n, j), depth);
                 break;
             }
             e = n->child0 + (uint32_t)__builtin_popcountll(n->inner & (bit - 1));
@@ -195,13 +195,14 @@ _Static_assert(GEO_BATCH_MAX <= 256, "request indices are kept in bytes");
 
 F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsigned n)
 {
-    /* Per request: its key, where it stands (e: stride entry, node, leaf
-     * index, then the leaf) and at which depth. */
+    /* Per request: its key, where it stands (e: stride entry, node, then
+     * the leaf; lp: where the leaf is, once known) and at which depth. */
     geo_key_t k[GEO_BATCH_MAX];
     uint32_t e[GEO_BATCH_MAX];
     uint8_t depth[GEO_BATCH_MAX];
     enum { WORLD, SLOW, LEAF, LEAF_INDEX } st[GEO_BATCH_MAX];
     uint8_t walking[GEO_BATCH_MAX];     /* requests still in the nodes */
+    const uint16_t *lp[GEO_BATCH_MAX];  /* LEAF_INDEX: where the leaf is */
     unsigned nwalking = 0;
     if (n > GEO_BATCH_MAX)
         n = GEO_BATCH_MAX;
@@ -242,9 +243,11 @@ F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsig
                 __builtin_prefetch(&db->mb[e[i]]);
                 walking[still++] = (uint8_t)i;
             } else {
-                /* A leaf index: the leaf is read after the walks. */
-                e[i] = m->leaf0 + (uint32_t)__builtin_popcountll(m->runs & (bit | (bit - 1))) - 1;
-                __builtin_prefetch(&db->mb_leaves[e[i]]);
+                /* The leaf is read after the walks: most are in the
+                 * node's own line, the rest are asked for here. */
+                uint32_t leaf = (uint32_t)__builtin_popcountll(m->runs & (bit | (bit - 1))) - 1;
+                lp[i] = geo_mb_leafp(db->mb_leaves, m, leaf);
+                __builtin_prefetch(lp[i]);
                 st[i] = LEAF_INDEX;
             }
         }
@@ -257,7 +260,7 @@ F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsig
             continue;
         }
         if (st[i] == LEAF_INDEX)
-            e[i] = mb_leaf(db->mb_leaves[e[i]], depth[i]);
+            e[i] = mb_leaf(*lp[i], depth[i]);
         if (st[i] != SLOW && leaf_depth(e[i]) <= k[i].prefix) {
             answer(db, e[i], leaf_depth(e[i]), k[i].scope_add, &r->ans);
         } else {

@@ -78,8 +78,11 @@ typedef struct {
  * bits, most significant first) is either an inner node, when bit i of
  * inner is set: mb[child0 + popcount(inner below bit i)]; or a leaf: runs
  * has a bit at each leaf position whose leaf differs from the previous
- * leaf position's, so the leaf is mb_leaves[leaf0 + popcount(runs up to and
- * including bit i) - 1].  A leaf takes 16 bits, so that the whole structure
+ * leaf position's, so the leaf is number j = popcount(runs up to and
+ * including bit i) - 1 of the node's leaves.  The first GEO_MB_INLINE of
+ * them are kept in the node itself (inl[j]), the rest in mb_leaves[leaf0 +
+ * j]: most lookups end on one of the first few, and then the line the walk
+ * has just read holds the leaf too.  A leaf takes 16 bits, so that the whole structure
  * stays small enough for the caches: the leaf ref's GEO_MB_KEY bits
  * (country and continent) << 3 | k, the leaf being found k (1..6) bits
  * below the node; or 0, GEO_MB_SLOW_LEAF, which sends the lookup to the
@@ -97,12 +100,29 @@ _Static_assert((GEO_MB_MAX6 - 16) % GEO_MB_BITS == 0,
                "IPv6 multibit nodes must end exactly at GEO_MB_MAX6 bits (one 64-bit word)");
 _Static_assert(GEO_MB_BITS < 8, "k must fit 3 bits of a multibit leaf");
 
+#define GEO_MB_INLINE           4
 typedef struct {
     uint64_t inner;
     uint64_t runs;
     uint32_t child0;
+    /* Leaf j >= GEO_MB_INLINE is mb_leaves[leaf0 + j].  mb_leaves starts
+     * with GEO_MB_INLINE unused entries, so that leaf0 + j, for any j, stays
+     * inside it: geo_mb_leafp() forms both addresses before it picks one. */
     uint32_t leaf0;
+    uint16_t inl[GEO_MB_INLINE];        /* leaves 0..GEO_MB_INLINE-1 */
 } geo_mb_t;
+_Static_assert(sizeof(geo_mb_t) == 32, "a multibit node is half a cache line");
+_Static_assert((GEO_MB_INLINE & (GEO_MB_INLINE - 1)) == 0, "GEO_MB_INLINE is a power of 2");
+
+/* Where leaf j of node n is.  Which of the two places holds it changes at
+ * random from one lookup to the next, so it is picked without a branch
+ * (gcc makes a conditional move of this). */
+static inline const uint16_t *geo_mb_leafp(const uint16_t *mb_leaves, const geo_mb_t *n, uint32_t j)
+{
+    const uint16_t *in = &n->inl[j & (GEO_MB_INLINE - 1)];
+    const uint16_t *out = &mb_leaves[n->leaf0 + j];
+    return j < GEO_MB_INLINE ? in : out;
+}
 
 struct geo_db {
     /* [0] IPv4, [1] IPv6; GEO_STRIDE_SIZE entries each: a leaf ref with its

@@ -569,6 +569,88 @@ static void test_fast_paths_agree(void **state)
     assert_true(db_country->nmb > 0 && db_country->nmb_leaves > 0);
 }
 
+/* Every leaf position of every multibit node, checked against the binary
+ * trie: a full address that reaches it and the prefix of the node's whole
+ * span (the answer then comes from the binary trie, or from the leaf when
+ * the leaf covers the span).  Leaves are kept in two places (the first
+ * GEO_MB_INLINE in the node, the rest in mb_leaves); both must be met. */
+typedef struct {
+    const geo_db_t *db;
+    int family;
+    unsigned positions, inline_leaves, outside_leaves;
+} mb_check_t;
+
+static void check_position(mb_check_t *c, uint64_t hi, unsigned prefix)
+{
+    uint8_t a[16] = { 0 };
+    if (c->family == 4) {
+        uint32_t v = htonl((uint32_t)(hi >> 32));
+        memcpy(a, &v, 4);
+    } else {
+        for (unsigned i = 0; i < 8; i++)
+            a[i] = (uint8_t)(hi >> (56 - 8 * i));
+    }
+    geo_answer_t want, got;
+    geo_lookup_binary(c->db, c->family, a, prefix, &want);
+    geo_lookup(c->db, c->family, a, prefix, &got);
+    expect_same(&want, &got);
+    geo_req_t req = { .family = c->family, .prefix = (uint8_t)prefix };
+    memcpy(req.addr, a, 16);
+    geo_req_t *p = &req;
+    geo_lookup_batch(c->db, &p, 1);
+    expect_same(&want, &req.ans);
+}
+
+static void check_mb_node(mb_check_t *c, uint32_t e, unsigned depth, uint64_t hi)
+{
+    const geo_mb_t *n = &c->db->mb[e];
+    unsigned bits = c->family == 4 ? 32 : 128;
+    for (unsigned i = 0; i < 1u << GEO_MB_BITS; i++) {
+        uint64_t at = hi | (uint64_t)i << (64 - depth - GEO_MB_BITS);
+        if (n->inner >> i & 1) {
+            check_mb_node(c, n->child0 + (uint32_t)__builtin_popcountll(n->inner & ((1ull << i) - 1)),
+                          depth + GEO_MB_BITS, at);
+            continue;
+        }
+        unsigned j = (unsigned)__builtin_popcountll(n->runs & ((2ull << i) - 1)) - 1;
+        if (j < GEO_MB_INLINE)
+            c->inline_leaves++;
+        else
+            c->outside_leaves++;
+        c->positions++;
+        check_position(c, at, bits);
+        check_position(c, at, depth + GEO_MB_BITS);
+    }
+}
+
+static void check_mb_nodes(const geo_db_t *db, mb_check_t *total)
+{
+    for (int t = 0; t < 2; t++) {
+        mb_check_t c = { .db = db, .family = t ? 6 : 4 };
+        for (uint32_t s = 0; s < GEO_STRIDE_SIZE; s++) {
+            uint32_t e = db->stride[t][s];
+            if (!(e & GEO_LEAF))
+                check_mb_node(&c, e, GEO_STRIDE_BITS, (uint64_t)s << (64 - GEO_STRIDE_BITS));
+        }
+        total->positions += c.positions;
+        total->inline_leaves += c.inline_leaves;
+        total->outside_leaves += c.outside_leaves;
+    }
+}
+
+static void test_multibit_leaves(void **state)
+{
+    (void)state;
+    const geo_db_t *dbs[] = { db_country, db_lite, db_city, db_flat, db_flat4, db_edge };
+    mb_check_t total = { 0 };
+    for (size_t d = 0; d < ARRAY_LEN(dbs); d++)
+        check_mb_nodes(dbs[d], &total);
+    print_message("multibit leaf positions: %u (%u inline, %u in mb_leaves)\n", total.positions,
+                  total.inline_leaves, total.outside_leaves);
+    assert_true(total.inline_leaves > 0);
+    assert_true(total.outside_leaves > 0);
+}
+
 /* Against libmaxminddb itself: every full address answers as the db says
  * (the world inside special blocks, IPv4 for mapped), and so does any
  * address sharing only its first `scope` bits. */
@@ -861,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_prefix_halves),
         cmocka_unit_test(test_bits_after_prefix),
         cmocka_unit_test(test_fast_paths_agree),
+        cmocka_unit_test(test_multibit_leaves),
         cmocka_unit_test(test_against_libmaxminddb),
         cmocka_unit_test_setup_teardown(test_errors, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_fuzz, tmp_setup, tmp_teardown),
