@@ -1000,7 +1000,7 @@ size_t dnsd_query(dnsd_qctx_t *ctx, const struct sockaddr *client, uint8_t *buf,
                   bool tcp)
 {
     txn_t t;
-    const dnsd_dataset_t *d = rcu_dereference(ctx->srv->current);
+    const dnsd_dataset_t *d = dnsd_dataset_current(ctx->srv);
     query_begin(ctx, &t, d, client, buf, len, cap, tcp);
     query_prepare(ctx, &t);
     if (t.need_geo)
@@ -1011,7 +1011,7 @@ size_t dnsd_query(dnsd_qctx_t *ctx, const struct sockaddr *client, uint8_t *buf,
 
 void dnsd_query_batch(dnsd_qctx_t *ctx, dnsd_qmsg_t *msgs, unsigned n)
 {
-    const dnsd_dataset_t *d = rcu_dereference(ctx->srv->current);
+    const dnsd_dataset_t *d = dnsd_dataset_current(ctx->srv);
     for (unsigned done = 0; done < n; done += QBATCH) {
         unsigned k = n - done < QBATCH ? n - done : QBATCH, ngeo = 0;
         dnsd_qmsg_t *m = msgs + done;
