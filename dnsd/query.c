@@ -1021,9 +1021,6 @@ void dnsd_query_batch(dnsd_qctx_t *ctx, dnsd_qmsg_t *msgs, unsigned n)
          * draws land. */
         for (unsigned i = 0; i < k; i++)
             query_begin(ctx, &ctx->batch[i], d, m[i].client, m[i].buf, m[i].len, m[i].cap, false);
-        for (unsigned i = 0; i < k; i++)
-            if (ctx->batch[i].state == TX_ANSWER)
-                zones_prefetch_entry(ctx->srv->zones, ctx->batch[i].hash);
         for (unsigned i = 0; i < k; i++) {
             txn_t *t = &ctx->batch[i];
             query_prepare(ctx, t);

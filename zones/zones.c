@@ -503,9 +503,10 @@ zones_t *zones_load(const zones_spec_t *specs, unsigned n, char *const *vendors,
 
 typedef struct {
     zones_t *zs;
+    struct zname *names;    /* zs->nnames of them, until they go in the slots */
+    size_t cap;
     uint8_t *arena;
     size_t arena_len, arena_cap;
-    size_t cap;
 } nidx_t;
 
 /* Add a name (lower-case wire) if it classifies as something that exists. */
@@ -525,9 +526,9 @@ static void index_name(nidx_t *x, const uint8_t *name, unsigned len)
     memcpy(x->arena + x->arena_len, name, len);
     if (zs->nnames == x->cap) {
         x->cap = x->cap ? x->cap * 2 : 1024;
-        zs->names = xreallocarray(zs->names, x->cap, sizeof *zs->names);
+        x->names = xreallocarray(x->names, x->cap, sizeof *x->names);
     }
-    struct zname *e = &zs->names[zs->nnames++];
+    struct zname *e = &x->names[zs->nnames++];
     e->hash = zones_name_hash(x->arena + x->arena_len, len);
     e->name = (const uint8_t *)(uintptr_t)x->arena_len; /* offset until the arena stops moving */
     e->len = len;
@@ -589,26 +590,22 @@ static void build_name_index(zones_t *zs)
         size *= 2;
     zs->name_mask = size - 1;
     /* Every query reads the index at random: in huge pages, it spares the
-     * query a TLB miss per part.  The names and their bytes move there;
-     * the slots are made there. */
-    struct zname *names = harena_alloc(&zs->index_mem, (size_t)zs->nnames * sizeof *names, 64);
+     * query a TLB miss per part.  The names' bytes move there; the slots,
+     * with the entries in them, are made there (zeroed: all empty). */
     zs->name_slots = harena_alloc(&zs->index_mem, (size_t)size * sizeof *zs->name_slots, 64);
     zs->name_arena = harena_alloc(&zs->index_mem, x.arena_len + ZONES_CMP_WORDS * 8, 64);
-    if (zs->nnames)
-        memcpy(names, zs->names, (size_t)zs->nnames * sizeof *names);
     if (x.arena_len)
         memcpy(zs->name_arena, x.arena, x.arena_len);
-    free(zs->names);
-    free(x.arena);
-    zs->names = names;
     for (unsigned i = 0; i < zs->nnames; i++) {
-        struct zname *e = &zs->names[i];
-        e->name = zs->name_arena + (uintptr_t)e->name;
-        uint32_t k = (uint32_t)e->hash & zs->name_mask;
-        while (zs->name_slots[k])
+        struct zname e = x.names[i];
+        e.name = zs->name_arena + (uintptr_t)e.name;
+        uint32_t k = (uint32_t)e.hash & zs->name_mask;
+        while (zs->name_slots[k].len)
             k = (k + 1) & zs->name_mask;
-        zs->name_slots[k] = i + 1;
+        zs->name_slots[k] = e;
     }
+    free(x.names);
+    free(x.arena);
 }
 
 void zones_free(zones_t *zs)

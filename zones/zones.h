@@ -67,10 +67,11 @@ typedef struct {
     unsigned subzones;      /* numbered subzones 0..subzones-1 */
     /* Every name a query can hit that exists (pool names, _country, zone
      * file names), classified once at load: the query path finds them with
-     * one hash probe.  Open addressing; slots hold entry index + 1. */
-    struct zname *names;
+     * one hash probe.  Open addressing, the entries in the slots
+     * themselves (len 0: empty), one cache line each, so that a probe is
+     * one load and not a slot, then the entry it names. */
+    struct zname *name_slots;
     unsigned nnames;
-    uint32_t *name_slots;
     uint32_t name_mask;
     uint8_t *name_arena;    /* names, each zero-padded to 8 bytes */
     harena_t index_mem;     /* names, name_slots and name_arena live here */
@@ -116,9 +117,12 @@ void zones_classify(const zones_t *zs, const uint8_t *lname, unsigned name_len,
 struct zname {
     uint64_t hash;
     const uint8_t *name;    /* in name_arena, zero-padded to a multiple of 8 */
-    unsigned len;
+    unsigned len;           /* 0: an empty slot */
     qname_info_t info;
+    /* To a cache line: the index's slots start on one (harena_alloc). */
+    uint8_t pad[64 - 8 - sizeof(const uint8_t *) - sizeof(unsigned) - 4 - sizeof(qname_info_t)];
 };
+_Static_assert(sizeof(struct zname) == 64, "a name index slot is one cache line");
 
 static inline uint64_t zones_load64(const uint8_t *p)
 {
@@ -159,10 +163,9 @@ static inline const qname_info_t *zones_lookup(const zones_t *zs, const uint8_t 
 {
     uint32_t i = (uint32_t)hash & zs->name_mask;
     for (;;) {
-        uint32_t s = zs->name_slots[i];
-        if (!s)
+        const struct zname *e = &zs->name_slots[i];
+        if (!e->len)
             return NULL;
-        const struct zname *e = &zs->names[s - 1];
         if (e->hash == hash && e->len == len) {
             /* Both names are zero-padded: compare whole words.  Up to
              * ZONES_CMP_WORDS words, always that many, masked: how many a
@@ -186,19 +189,12 @@ static inline const qname_info_t *zones_lookup(const zones_t *zs, const uint8_t 
     }
 }
 
-/* Ask for the memory zones_lookup(hash) reads first (its slot), then, once
- * that has arrived, the entry the slot names: a batch of lookups calls the
- * first for all, the second for all, then the lookups, so that their cache
- * misses overlap. */
+/* Ask for the line zones_lookup(hash) reads first: a batch of lookups
+ * asks for all of theirs, then looks up, so that the cache misses
+ * overlap. */
 static inline void zones_prefetch_slot(const zones_t *zs, uint64_t hash)
 {
     __builtin_prefetch(&zs->name_slots[(uint32_t)hash & zs->name_mask]);
-}
-static inline void zones_prefetch_entry(const zones_t *zs, uint64_t hash)
-{
-    uint32_t s = zs->name_slots[(uint32_t)hash & zs->name_mask];
-    if (s)
-        __builtin_prefetch(&zs->names[s - 1]);
 }
 
 /* The node for an exact lower-case wire name in z, or NULL. */
