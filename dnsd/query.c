@@ -1017,8 +1017,8 @@ void dnsd_query_batch(dnsd_qctx_t *ctx, dnsd_qmsg_t *msgs, unsigned n)
         dnsd_qmsg_t *m = msgs + done;
         geo_req_t *reqs[QBATCH];
         /* Each pass asks for what the next one reads: the name index's
-         * slots, its entries, ..., table headers, the places in them the
-         * draws land. */
+         * entries, ..., table headers, the places in them the draws
+         * land. */
         for (unsigned i = 0; i < k; i++)
             query_begin(ctx, &ctx->batch[i], d, m[i].client, m[i].buf, m[i].len, m[i].cap, false);
         for (unsigned i = 0; i < k; i++) {
