@@ -49,7 +49,11 @@ static uint32_t scan_from(const wtable_t *t, uint32_t o, uint32_t p, uint32_t e)
 
 /* Family-local ids of the servers for one answer, in the table's order
  * (the certain ones first); put in random order by order_small() or
- * order_any().  r is all the randomness the answer uses. */
+ * order_any().  r is all the randomness the answer uses.  out has room for
+ * DRAW_IDS_LEN: the usual draw writes WSNAP_BUCKET_PAD entries after the
+ * certain ones, whatever k, and a table can have up to WSNAP_MAX_ANSWERS
+ * certain servers (max-answers 16, a table of 16). */
+#define DRAW_IDS_LEN (WSNAP_MAX_ANSWERS + WSNAP_BUCKET_PAD)
 static F_INLINE unsigned draw_ids(const wtable_t *t, uint64_t r, uint32_t *out)
 {
     unsigned n = t->ncertain;
@@ -126,7 +130,7 @@ static void order_any(uint32_t *ids, unsigned n, uint64_t r)
 unsigned wtable_pick_servers(const wtable_t *t, rng_t *rng, uint32_t *out)
 {
     uint64_t r = rng_next(rng);
-    uint32_t id[WSNAP_MAX_ANSWERS];
+    uint32_t id[DRAW_IDS_LEN];
     unsigned n = draw_ids(t, r, id);
     if (n - 1 < 4) {
         unsigned code = order_small(n, order_bits(r));
@@ -142,7 +146,7 @@ unsigned wtable_pick_servers(const wtable_t *t, rng_t *rng, uint32_t *out)
 
 unsigned wsnap_pick_r(const wsnap_t *s, const wtable_t *t, uint64_t r, const uint8_t **out)
 {
-    uint32_t id[WSNAP_MAX_ANSWERS];
+    uint32_t id[DRAW_IDS_LEN];
     unsigned n = draw_ids(t, r, id);
     size_t rrlen = t->family == WSNAP_V4 ? WSNAP_RR_V4 : WSNAP_RR_V6;
     const uint8_t *rr = s->rr[t->family];

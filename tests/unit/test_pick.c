@@ -144,6 +144,40 @@ static void test_fewer_than_k(void **state)
     wsnap_free(s);
 }
 
+/* The largest max-answers: tables of 13 to 16 servers are all certain
+ * (k = 0 draws) and 17 or more draw k = 16 - certain, through both ways of
+ * drawing; the answer arrays are exactly WSNAP_MAX_ANSWERS long, so a write
+ * past them (draws of fewer than 4 are written as 4) shows under ASan. */
+static void test_max_answers_16(void **state)
+{
+    (void)state;
+    for (unsigned n = 12; n <= 20; n++) {
+        uint32_t speeds[20];
+        for (unsigned i = 0; i < n; i++)
+            speeds[i] = i < 14 ? 100000 : 1000 + i; /* heavy ones certain */
+        wsnap_t *s = build(speeds, n, WSNAP_MAX_ANSWERS);
+        const wtable_t *t = wsnap_table(s, AREA_WORLD, WSNAP_V4, WSNAP_SUB_ALL);
+        rng_t r;
+        rng_seed(&r, n);
+        for (unsigned d = 0; d < 2000; d++) {
+            uint32_t *out = malloc(WSNAP_MAX_ANSWERS * sizeof *out);
+            const uint8_t **rr = malloc(WSNAP_MAX_ANSWERS * sizeof *rr);
+            unsigned m = wtable_pick_servers(t, &r, out);
+            assert_int_equal(m, n < WSNAP_MAX_ANSWERS ? n : WSNAP_MAX_ANSWERS);
+            unsigned seen = 0;
+            for (unsigned i = 0; i < m; i++) {
+                assert_true(out[i] < n);
+                assert_false(seen >> out[i] & 1);
+                seen |= 1u << out[i];
+            }
+            assert_int_equal(wsnap_pick(s, t, &r, rr), m);
+            free(out);
+            free(rr);
+        }
+        wsnap_free(s);
+    }
+}
+
 static void test_variety(void **state)
 {
     (void)state;
@@ -266,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_shares_proportional),
         cmocka_unit_test(test_heavy_server_capped),
         cmocka_unit_test(test_fewer_than_k),
+        cmocka_unit_test(test_max_answers_16),
         cmocka_unit_test(test_variety),
         cmocka_unit_test(test_pick_fragments),
         cmocka_unit_test(test_orders_uniform),
