@@ -13,6 +13,9 @@
  * answer's order: one of the n! orders from a table for up to 4 answers,
  * else a shuffle. */
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "weights/internal.h"
 
@@ -73,12 +76,26 @@ static F_INLINE unsigned draw_ids(const wtable_t *t, uint64_t r, uint32_t *out)
          * k, which changes from one query to the next (with the number of
          * certain servers).  Tables with k = 0 have a bucket array of
          * zeros for this. */
+#if defined(__SSE2__) && WSNAP_BUCKET_PAD == 4
+        /* The four entries in one move, and which of the first k hold a
+         * boundary (their top bit) in one mask: one branch, rarely taken,
+         * instead of one per entry. */
+        __m128i v = _mm_loadu_si128((const __m128i *)bk);
+        _mm_storeu_si128((__m128i *)(out + n), v);
+        unsigned scan = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(v)) & ((1u << k) - 1);
+        if (unlikely(scan)) {
+            for (uint32_t j = 0; j < k; j++)
+                if (scan >> j & 1)
+                    out[n + j] = scan_from(t, o, u + j * WSNAP_UNIT, bk[j]);
+        }
+#else
         for (uint32_t j = 0; j < WSNAP_BUCKET_PAD; j++) {
             uint32_t e = bk[j];
             if (unlikely((e >> 31) & (j < k)))
                 e = scan_from(t, o, u + j * WSNAP_UNIT, e);
             out[n + j] = e;
         }
+#endif
         return n + k;
     }
     for (uint32_t j = 0; j < k; j++) {
