@@ -66,6 +66,15 @@ void dnsd_query_batch(dnsd_qctx_t *ctx, dnsd_qmsg_t *msgs, unsigned n) F_HOT;
  * same byte for byte. */
 void dnsd_qctx_general_parse(dnsd_qctx_t *ctx, bool on);
 
+/* Tests only: the question name of msg[0..len) (at its 12th byte) as the
+ * shortcut parser takes it: lower-cased and zero-padded to whole 8-byte
+ * words into lname (room for 264 bytes), its length to the first zero
+ * byte, and its hash for the zones' name index.  cap is the size of msg's
+ * buffer.  False when the shortcut would leave the name to the general
+ * parser. */
+bool dnsd_qname_scan(const uint8_t *msg, size_t len, size_t cap, uint8_t *lname, unsigned *name_len,
+                     uint64_t *hash);
+
 /* Counters of one context, summed by the caller when it needs totals. */
 typedef struct {
     uint64_t queries, noerror, nxdomain, refused, formerr, notimp, servfail, badvers;

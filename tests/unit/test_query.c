@@ -11,6 +11,7 @@
 #include "dnsd/base/wire.h"
 #include "dnsd/query.h"
 #include "dnsd/server.h"
+#include "zones/zones.h"
 
 #include "alloccount.h"
 
@@ -618,6 +619,56 @@ static void test_malformed(void **state)
  * must find out when it is not: then the labels decide, as in the general
  * parser.  Each of these names starts with such a label, under the zone:
  * NXDOMAIN, with the whole question and the OPT record echoed. */
+/* The shortcut's name scan against the name index's own hash: random
+ * names of every length, mixed case, any byte but zero in labels, and
+ * garbage after them, must come out lower-cased, zero-padded to whole
+ * words and hashed as zones_name_hash() hashes the same name.  (A slip
+ * here shows in no answer: a name the index misses goes to the
+ * classifier, which answers the same, only slower.) */
+static void test_qname_scan(void **state)
+{
+    (void)state;
+    rng_t r;
+    rng_seed(&r, 77);
+    static uint8_t msg[DNS_HDR_LEN + 256 + 64];
+    unsigned hit_lengths = 0;
+    for (unsigned iter = 0; iter < 20000; iter++) {
+        for (size_t i = 0; i < sizeof msg; i++)
+            msg[i] = (uint8_t)(1 + rng_below(&r, 255)); /* garbage, no zero */
+        unsigned target = 1 + (unsigned)rng_below(&r, 254), n = 0;
+        uint8_t *name = msg + DNS_HDR_LEN, want[264] = { 0 };
+        while (n + 1 < target) {
+            unsigned l = 1 + (unsigned)rng_below(&r, 63);
+            if (n + 1 + l + 1 > target)
+                l = target - n - 2;
+            if (!l)
+                break;
+            name[n++] = (uint8_t)l;
+            for (unsigned j = 0; j < l; j++) {
+                unsigned k = (unsigned)rng_below(&r, 4);
+                uint8_t c = k == 0 ? (uint8_t)('A' + rng_below(&r, 26))
+                          : k == 1 ? (uint8_t)('a' + rng_below(&r, 26))
+                          : k == 2 ? (uint8_t)"09-_@[`{"[rng_below(&r, 8)]
+                                   : (uint8_t)(1 + rng_below(&r, 255));
+                name[n++] = c;
+            }
+        }
+        name[n++] = 0;
+        for (unsigned i = 0; i < n; i++)
+            want[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (uint8_t)(name[i] | 0x20) : name[i];
+        uint8_t got[264];
+        unsigned got_len = 0;
+        uint64_t hash = 0;
+        memset(got, 0xee, sizeof got);
+        assert_true(dnsd_qname_scan(msg, DNS_HDR_LEN + n + 4, sizeof msg, got, &got_len, &hash));
+        assert_int_equal(got_len, n);
+        assert_memory_equal(got, want, (n + 7) / 8 * 8);
+        assert_true(hash == zones_name_hash(want, n));
+        hit_lengths |= 1u << (n % 16);
+    }
+    assert_int_equal(hit_lengths, 0xffff); /* every length mod 16 was met */
+}
+
 static void test_zero_byte_labels(void **state)
 {
     (void)state;
@@ -1076,6 +1127,7 @@ int main(void)
         cmocka_unit_test(test_zone_data),
         cmocka_unit_test(test_negative),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_qname_scan),
         cmocka_unit_test(test_zero_byte_labels),
         cmocka_unit_test(test_edns),
         cmocka_unit_test(test_truncation),
