@@ -83,10 +83,12 @@ static F_INLINE unsigned draw_ids(const wtable_t *t, uint64_t r, uint32_t *out)
         __m128i v = _mm_loadu_si128((const __m128i *)bk);
         _mm_storeu_si128((__m128i *)(out + n), v);
         unsigned scan = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(v)) & ((1u << k) - 1);
-        if (unlikely(scan)) {
-            for (uint32_t j = 0; j < k; j++)
-                if (scan >> j & 1)
-                    out[n + j] = scan_from(t, o, u + j * WSNAP_UNIT, bk[j]);
+        /* Over the set bits (usually one), not over k: a loop that ends
+         * at k would end on a different count from one query to the next. */
+        while (unlikely(scan)) {
+            uint32_t j = (uint32_t)__builtin_ctz(scan);
+            scan &= scan - 1;
+            out[n + j] = scan_from(t, o, u + j * WSNAP_UNIT, bk[j]);
         }
 #else
         for (uint32_t j = 0; j < WSNAP_BUCKET_PAD; j++) {
