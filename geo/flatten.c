@@ -655,13 +655,18 @@ geo_db_t *geo_db_load(const char *path, errs_t *errs)
      * take about what they took before, 7.8 against 7.5 MB for the bench's
      * db, and lookups after an idle wait are faster: see the README.) */
     size_t off_stride = 0, sz_stride = 2 * GEO_STRIDE_SIZE * sizeof(uint32_t);
-    size_t off_mb = off_stride + sz_stride, sz_mb = mb->n * sizeof(geo_mb_t);
+    size_t off_snodes = off_stride + sz_stride, sz_snodes = 2 * GEO_STRIDE_SIZE * sizeof(geo_mb_t);
+    size_t off_mb = off_snodes + sz_snodes, sz_mb = mb->n * sizeof(geo_mb_t);
     size_t off_leaves = (off_mb + sz_mb + 63) / 64 * 64, sz_leaves = mb->nl * sizeof(uint16_t);
     size_t off_nodes = (off_leaves + sz_leaves + 63) / 64 * 64, sz_nodes = nn * sizeof(geo_node_t);
     size_t off_summary = off_nodes + sz_nodes;
     size_t total = off_summary + nn;
     uint8_t *arena = xhuge_alloc(total, &db->arena_size);
     memcpy(arena + off_stride, stride, sz_stride);
+    geo_mb_t *snodes = (geo_mb_t *)(arena + off_snodes);
+    for (size_t i = 0; i < 2 * GEO_STRIDE_SIZE; i++)
+        if (!(stride[i] & GEO_LEAF))
+            snodes[i] = mb->v[stride[i]];
     if (sz_mb)
         memcpy(arena + off_mb, mb->v, sz_mb);
     if (sz_leaves)
@@ -675,6 +680,8 @@ geo_db_t *geo_db_load(const char *path, errs_t *errs)
     db->arena = arena;
     db->stride[0] = (const uint32_t *)(arena + off_stride);
     db->stride[1] = db->stride[0] + GEO_STRIDE_SIZE;
+    db->snodes[0] = (const geo_mb_t *)(arena + off_snodes);
+    db->snodes[1] = db->snodes[0] + GEO_STRIDE_SIZE;
     db->mb = (const geo_mb_t *)(arena + off_mb);
     db->mb_leaves = (const uint16_t *)(arena + off_leaves);
     db->nodes = (const geo_node_t *)(arena + off_nodes);

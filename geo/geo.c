@@ -159,10 +159,11 @@ F_POPCNT void geo_lookup(const geo_db_t *db, int family, const uint8_t *addr, un
     if (likely(k.prefix >= GEO_STRIDE_BITS)) {
         /* IPv6 multibit nodes stop at GEO_MB_MAX6 = 64 bits: hi is all
          * they read. */
-        uint32_t e = db->stride[k.trie][k.hi >> (64 - GEO_STRIDE_BITS)], leaf = e;
+        uint32_t si = (uint32_t)(k.hi >> (64 - GEO_STRIDE_BITS));
+        uint32_t e = db->stride[k.trie][si], leaf = e;
         uint64_t bits = k.hi << GEO_STRIDE_BITS;
+        const geo_mb_t *n = &db->snodes[k.trie][si];
         for (unsigned depth = GEO_STRIDE_BITS; !(e & GEO_LEAF); depth += GEO_MB_BITS) {
-            const geo_mb_t *n = &db->mb[e];
             uint64_t bit = 1ull << (bits >> (64 - GEO_MB_BITS));
             bits <<= GEO_MB_BITS;
             if (!(n->inner & bit)) {
@@ -171,6 +172,7 @@ F_POPCNT void geo_lookup(const geo_db_t *db, int family, const uint8_t *addr, un
                 break;
             }
             e = n->child0 + (uint32_t)__builtin_popcountll(n->inner & (bit - 1));
+            n = &db->mb[e];
         }
         /* The leaf's network holds the whole prefix: that is the answer. */
         if (likely(leaf_depth(leaf) <= k.prefix)) {
@@ -195,10 +197,12 @@ _Static_assert(GEO_BATCH_MAX <= 256, "request indices are kept in bytes");
 
 F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsigned n)
 {
-    /* Per request: its key, where it stands (e: stride entry, node, then
-     * the leaf; lp: where the leaf is, once known) and at which depth. */
+    /* Per request: its key, where it stands (e: stride entry, then the
+     * leaf; nd: the node while it walks; lp: where the leaf is, once
+     * known) and at which depth. */
     geo_key_t k[GEO_BATCH_MAX];
     uint32_t e[GEO_BATCH_MAX];
+    const geo_mb_t *nd[GEO_BATCH_MAX];  /* the node a walk stands on */
     uint8_t depth[GEO_BATCH_MAX];
     enum { WORLD, SLOW, LEAF, LEAF_INDEX } st[GEO_BATCH_MAX];
     uint8_t walking[GEO_BATCH_MAX];     /* requests still in the nodes */
@@ -215,18 +219,22 @@ F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsig
             st[i] = SLOW;
         else {
             st[i] = LEAF;
-            __builtin_prefetch(&db->stride[k[i].trie][k[i].hi >> (64 - GEO_STRIDE_BITS)]);
+            uint32_t si = (uint32_t)(k[i].hi >> (64 - GEO_STRIDE_BITS));
+            __builtin_prefetch(&db->stride[k[i].trie][si]);
+            __builtin_prefetch(&db->snodes[k[i].trie][si]);
         }
     }
     for (unsigned i = 0; i < n; i++) {
         if (st[i] != LEAF)
             continue;
-        e[i] = db->stride[k[i].trie][k[i].hi >> (64 - GEO_STRIDE_BITS)];
+        uint32_t si = (uint32_t)(k[i].hi >> (64 - GEO_STRIDE_BITS));
+        e[i] = db->stride[k[i].trie][si];
         k[i].hi <<= GEO_STRIDE_BITS;
         if (!(e[i] & GEO_LEAF)) {
+            /* Its node was asked for with the stride entry. */
             depth[i] = GEO_STRIDE_BITS;
+            nd[i] = &db->snodes[k[i].trie][si];
             walking[nwalking++] = (uint8_t)i;
-            __builtin_prefetch(&db->mb[e[i]]);
         }
     }
     /* One level of every walk per pass. */
@@ -234,13 +242,13 @@ F_POPCNT void geo_lookup_batch(const geo_db_t *db, geo_req_t *const *reqs, unsig
         unsigned still = 0;
         for (unsigned j = 0; j < nwalking; j++) {
             unsigned i = walking[j];
-            const geo_mb_t *m = &db->mb[e[i]];
+            const geo_mb_t *m = nd[i];
             uint64_t bit = 1ull << (k[i].hi >> (64 - GEO_MB_BITS));
             k[i].hi <<= GEO_MB_BITS;
             if (m->inner & bit) {
-                e[i] = m->child0 + (uint32_t)__builtin_popcountll(m->inner & (bit - 1));
+                nd[i] = &db->mb[m->child0 + (uint32_t)__builtin_popcountll(m->inner & (bit - 1))];
                 depth[i] = (uint8_t)(depth[i] + GEO_MB_BITS);
-                __builtin_prefetch(&db->mb[e[i]]);
+                __builtin_prefetch(nd[i]);
                 walking[still++] = (uint8_t)i;
             } else {
                 /* The leaf is read after the walks: most are in the

@@ -128,6 +128,11 @@ struct geo_db {
     /* [0] IPv4, [1] IPv6; GEO_STRIDE_SIZE entries each: a leaf ref with its
      * depth (GEO_MB_SLOW: take the binary trie), or an index into mb. */
     const uint32_t *stride[2];
+    /* [0] IPv4, [1] IPv6; GEO_STRIDE_SIZE nodes each: where stride[f][i]
+     * is an index into mb, a copy of that node (the rest zero).  The node
+     * of a key is then found from the key alone, so a lookup asks for it
+     * together with the stride entry instead of after it. */
+    const geo_mb_t *snodes[2];
     const geo_mb_t *mb;
     const uint16_t *mb_leaves;
     const geo_node_t *nodes;
