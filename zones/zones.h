@@ -74,7 +74,7 @@ typedef struct {
     unsigned nnames;
     uint32_t name_mask;
     uint8_t *name_arena;    /* names, each zero-padded to 8 bytes */
-    harena_t index_mem;     /* names, name_slots and name_arena live here */
+    harena_t index_mem;     /* name_slots and name_arena live here */
 } zones_t;
 
 /* What a zone set is made of. */
